@@ -1,0 +1,35 @@
+"""Machine Interpretability Score: from images and models to the paper's figures."""
+
+import os
+import sys
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+# The tested logic lives in src/mis; rule scripts (and SLURM jobs) import it from there.
+SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, SRC)
+os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])))
+
+from mis.config import validate_config
+
+
+configfile: "config/config.yaml"
+
+
+validate_config(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/images.smk"
+include: "workflow/rules/activations.smk"
+include: "workflow/rules/tasks.smk"
+include: "workflow/rules/embeddings.smk"
+include: "workflow/rules/scores.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    input:
+        ALL_FIGURES,

@@ -1,0 +1,66 @@
+"""Tidy per-unit and per-model result tables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from mis.storage import read_table, write_table
+
+UNIT_COLUMNS = [
+    "model", "layer", "layer_type", "unit", "mis", "hard_accuracy", "constant",
+    "relative_depth", "relative_width",
+]
+
+
+def unit_table(model: str, layers: pd.DataFrame, value_range: np.ndarray, mis: np.ndarray, hard_accuracy: np.ndarray, constant_threshold: float) -> pd.DataFrame:
+    """One row per unit. ``layers`` is the layer metadata table; unit arrays follow its unit order."""
+    repeat = layers["channels"].to_numpy()
+    if repeat.sum() != len(mis):
+        raise ValueError(f"layer table has {repeat.sum()} units, scores have {len(mis)}")
+    table = pd.DataFrame(
+        {
+            "model": model,
+            "layer": np.repeat(layers["layer"].to_numpy(), repeat),
+            "layer_type": np.repeat(layers["layer_type"].to_numpy(), repeat),
+            "unit": np.concatenate([np.arange(c) for c in repeat]),
+            "mis": mis,
+            "hard_accuracy": hard_accuracy,
+            "constant": value_range < constant_threshold,
+            "relative_depth": np.repeat(layers["relative_depth"].to_numpy(), repeat),
+            "relative_width": np.repeat(layers["relative_width"].to_numpy(), repeat),
+        }
+    )
+    return table[UNIT_COLUMNS]
+
+
+def model_summary(units: pd.DataFrame) -> pd.DataFrame:
+    """Per model: MIS statistics over non-constant units (mean, median, 5th and 95th percentile),
+    mean hard accuracy, and the constant-unit ratio. Sorted by mean MIS."""
+    rows = []
+    for model, group in units.groupby("model", sort=True):
+        live = group[~group["constant"]]
+        rows.append(
+            {
+                "model": model,
+                "mean_mis": live["mis"].mean(),
+                "median_mis": live["mis"].median(),
+                "p05_mis": live["mis"].quantile(0.05),
+                "p95_mis": live["mis"].quantile(0.95),
+                "mean_hard_accuracy": live["hard_accuracy"].mean(),
+                "n_units": len(live),
+                "n_constant": int(group["constant"].sum()),
+                "constant_ratio": group["constant"].mean(),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("mean_mis", ignore_index=True)
+
+
+def write_model_summary(units_paths: Sequence[str | os.PathLike], summary_path: str | os.PathLike) -> pd.DataFrame:
+    """Per-model summary over all models' unit tables."""
+    summary = model_summary(pd.concat([read_table(p) for p in units_paths], ignore_index=True))
+    write_table(summary, summary_path)
+    return summary

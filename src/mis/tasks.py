@@ -1,0 +1,80 @@
+"""2-AFC tasks per unit by the "fair batches" scheme (Borowski et al. 2021; IMI), vectorised over units.
+
+For N tasks with K references per side, each side needs its N·(K+1) most extreme images:
+the K·N most extreme are references, the next N (slightly less extreme) are the queries.
+The references are cut into K strata of N consecutive ranks, each stratum (and the query block)
+is shuffled with a seeded generator, and task i takes element i of every stratum. Every image is
+used exactly once over the N tasks, and every task sees one reference from each stratum.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from mis.storage import read_arrays, write_arrays
+
+
+@dataclass
+class Tasks:
+    """Image indices; refs are (units, N, K) with reference j from stratum j (K−1 = most extreme),
+    queries are (units, N)."""
+
+    max_refs: np.ndarray
+    max_queries: np.ndarray
+    min_refs: np.ndarray
+    min_queries: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.max_refs.shape
+
+
+def strata(ranked: np.ndarray, n_tasks: int, n_refs: int) -> np.ndarray:
+    """Cut each unit's ranking (most extreme first) into K+1 bins of N: (units, K+1, N).
+
+    Bins 0..K−1 are the reference strata ordered from least to most extreme (bin K−1 holds ranks
+    1..N); bin K holds the queries (ranks K·N+1 .. (K+1)·N).
+    """
+    if n_tasks < 1 or n_refs < 1:
+        raise ValueError(f"need at least one task and one reference, got N={n_tasks}, K={n_refs}")
+    needed = n_tasks * (n_refs + 1)
+    if ranked.shape[1] < needed:
+        raise ValueError(f"need the {needed} most extreme images per unit, got {ranked.shape[1]}")
+    blocks = ranked[:, :needed].reshape(len(ranked), n_refs + 1, n_tasks)  # block b = ranks b·N+1..(b+1)·N
+    references = blocks[:, n_refs - 1 :: -1]
+    return np.concatenate([references, blocks[:, n_refs:]], axis=1)
+
+
+def sample_tasks(top_idx: np.ndarray, bottom_idx: np.ndarray, n_tasks: int, n_refs: int, rng: np.random.Generator) -> Tasks:
+    """Tasks for every unit at once.
+
+    ``top_idx``/``bottom_idx``: (units, ≥ N·(K+1)) image indices, most extreme first (highest
+    activation for top, lowest for bottom).
+    """
+    sides = np.stack([strata(top_idx, n_tasks, n_refs), strata(bottom_idx, n_tasks, n_refs)])  # (2, U, K+1, N)
+    order = np.argsort(rng.random(sides.shape), axis=-1, kind="stable")
+    shuffled = np.take_along_axis(sides, order, axis=-1)
+    refs = shuffled[:, :, :n_refs].transpose(0, 1, 3, 2)  # (2, U, N, K)
+    queries = shuffled[:, :, n_refs]  # (2, U, N)
+    return Tasks(max_refs=refs[0], max_queries=queries[0], min_refs=refs[1], min_queries=queries[1])
+
+
+def task_rng(seed: int, model: str) -> np.random.Generator:
+    """A generator per (config seed, model): adding a model leaves the other models' tasks unchanged."""
+    return np.random.default_rng([seed, zlib.crc32(model.encode())])
+
+
+def write_tasks(model: str, extremes_path: str | os.PathLike, n_tasks: int, n_refs: int, seed: int, tasks_path: str | os.PathLike) -> Tasks:
+    """Sample a model's tasks from its extremes file and store them (arrays units-first)."""
+    extremes = read_arrays(extremes_path)
+    tasks = sample_tasks(extremes["top_idx"], extremes["bottom_idx"], n_tasks, n_refs, task_rng(seed, model))
+    write_arrays(tasks_path, **vars(tasks))
+    return tasks
+
+
+def read_tasks(path: str | os.PathLike) -> Tasks:
+    return Tasks(**read_arrays(path))

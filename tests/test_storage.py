@@ -1,0 +1,30 @@
+"""Atomic writes: a failure leaves neither the target nor a temporary file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mis.storage import atomic_path, read_arrays, read_table, write_arrays, write_table
+
+
+def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "table.csv"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("crash mid-write")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_roundtrips(tmp_path: Path) -> None:
+    table = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    for name in ("t.csv", "t.parquet"):
+        write_table(table, tmp_path / name)
+        pd.testing.assert_frame_equal(read_table(tmp_path / name), table)
+    write_arrays(tmp_path / "a.npz", x=np.arange(3))
+    np.testing.assert_array_equal(read_arrays(tmp_path / "a.npz")["x"], np.arange(3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "t.csv", "t.parquet"]

@@ -1,0 +1,114 @@
+"""The Snakemake workflow end to end on a reduced config: figure, sane tables, determinism,
+and clean failures (bad config key, missing image) that leave no outputs behind."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import DEMO_IMAGES, REPO
+from mis.storage import read_arrays
+
+pytestmark = pytest.mark.workflow
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
+N_IMAGES = 60
+
+
+def reduced_config(workdir: Path) -> Path:
+    """The embedded default on 60 photos, two models, N = 3, K = 2."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    file_list = workdir / "images.txt"
+    file_list.write_text("\n".join(sorted(p.name for p in DEMO_IMAGES.glob("*.jpg"))[::8][:N_IMAGES]) + "\n")
+    config["images"] = {"root": str(DEMO_IMAGES), "file_list": str(file_list)}
+    config["models"] = {name: config["models"][name] for name in ("mobilenetv2_100", "resnet18-untrained")}
+    config["tasks"] = {"n_tasks": 3, "n_references": 2}
+    config["extraction"]["batch_size"] = 16
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def run(workdir: Path, config: Path, *args: str) -> subprocess.CompletedProcess:
+    """Snakemake with targets and flags ``args``; --configfile comes last since it takes a list."""
+    return subprocess.run(
+        [*SNAKEMAKE, *args, "--directory", str(workdir), "--configfile", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("workflow")
+    result = run(workdir, reduced_config(workdir), "all")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir
+
+
+def test_figure_and_tables(finished_run: Path) -> None:
+    figure = finished_run / "figures" / "fig3.pdf"
+    assert figure.read_bytes().startswith(b"%PDF") and figure.stat().st_size > 5000
+    summary = pd.read_csv(finished_run / "results" / "mis" / "models.csv")
+    assert set(summary["model"]) == {"mobilenetv2_100", "resnet18-untrained"}
+    units = pd.read_parquet(finished_run / "results" / "mis" / "mobilenetv2_100" / "units.parquet")
+    assert list(units.columns[:7]) == ["model", "layer", "layer_type", "unit", "mis", "hard_accuracy", "constant"]
+    layers = pd.read_csv(finished_run / "results" / "activations" / "mobilenetv2_100" / "layers.csv")
+    assert len(units) == layers["channels"].sum()
+    assert set(units["layer_type"]) == {"conv", "batchnorm", "linear"}
+    assert units["mis"].between(0, 1).all()
+    assert set(np.round(units["hard_accuracy"] * 3).unique()) <= {0, 1, 2, 3}  # multiples of 1/N
+    row = summary.set_index("model").loc["mobilenetv2_100"]
+    live = units[~units["constant"]]
+    assert row["n_units"] == len(live)
+    assert row["mean_mis"] == pytest.approx(live["mis"].mean())
+    assert row["p05_mis"] < row["mean_mis"] < row["p95_mis"]
+    # the trained model's units are more interpretable than a random network's
+    assert row["mean_mis"] > summary.set_index("model").loc["resnet18-untrained", "mean_mis"]
+    tasks = read_arrays(finished_run / "results" / "tasks" / "mobilenetv2_100.npz")
+    assert tasks["max_refs"].shape == (len(units), 3, 2)
+    for unit in (0, len(units) // 2, len(units) - 1):
+        used = np.concatenate([a[unit].ravel() for a in tasks.values()])
+        assert len(set(used)) == 18 and used.max() < N_IMAGES
+
+
+def test_same_config_gives_identical_outputs(finished_run: Path, tmp_path: Path) -> None:
+    first = {p.relative_to(finished_run): read_arrays(p) for p in (finished_run / "results").rglob("*.npz")}
+    units = pd.read_parquet(finished_run / "results" / "mis" / "mobilenetv2_100" / "units.parquet")
+    result = run(finished_run, finished_run / "config.yaml", "all", "--forceall")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for rel, arrays in first.items():
+        again = read_arrays(finished_run / rel)
+        for name, array in arrays.items():
+            np.testing.assert_array_equal(again[name], array, err_msg=f"{rel}:{name}")
+    pd.testing.assert_frame_equal(pd.read_parquet(finished_run / "results" / "mis" / "mobilenetv2_100" / "units.parquet"), units)
+
+
+def test_invalid_config_fails_naming_the_key(tmp_path: Path) -> None:
+    config_path = reduced_config(tmp_path)
+    config = yaml.safe_load(config_path.read_text())
+    config["tasks"]["n_tasks"] = -1
+    config_path.write_text(yaml.safe_dump(config))
+    result = run(tmp_path, config_path, "all")
+    assert result.returncode != 0
+    assert "config key 'tasks.n_tasks'" in result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_missing_image_fails_naming_the_file_and_leaves_no_output(tmp_path: Path) -> None:
+    config_path = reduced_config(tmp_path)
+    with open(tmp_path / "images.txt", "a") as handle:
+        handle.write("no_such_photo.jpg\n")
+    result = run(tmp_path, config_path, "all")
+    assert result.returncode != 0
+    log = (tmp_path / "logs" / "prepare_images.log").read_text()
+    assert "image file not found" in log and "no_such_photo.jpg" in log
+    assert not (tmp_path / "results" / "images" / "manifest.csv").exists()
+    assert not list((tmp_path / "results").rglob("*.*"))

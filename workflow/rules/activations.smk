@@ -1,0 +1,24 @@
+rule extract_activations:
+    """Top and bottom N·(K+1) images per unit, for every layer of interest, in one streamed pass."""
+    input:
+        manifest=rules.prepare_images.output.manifest,
+    output:
+        extremes="results/activations/{model}/extremes.npz",
+        layers="results/activations/{model}/layers.csv",
+        meta="results/activations/{model}/meta.json",
+    params:
+        model_spec=lambda wc: config["models"][wc.model],
+        extraction=config["extraction"],
+        images_root=config["images"]["root"],
+        k=IMAGES_PER_SIDE,
+        device=config["device"],
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    log:
+        "logs/extract_activations/{model}.log",
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/extract_activations.py"

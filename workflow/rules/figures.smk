@@ -1,0 +1,15 @@
+rule plot_fig3:
+    """Fig. 3: models sorted by average per-unit MIS, with the 5th–95th percentile band."""
+    input:
+        summary=rules.summarize_models.output.summary,
+    output:
+        figure=report("figures/fig3.pdf", category="Figures", caption="../report/fig3.rst"),
+    params:
+        similarity_label=config["similarity"]["label"],
+        labels={name: spec.get("label", name) for name, spec in config["models"].items()},
+    log:
+        "logs/plot_fig3.log",
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../scripts/plot_fig3.py"

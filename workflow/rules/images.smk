@@ -1,0 +1,12 @@
+rule prepare_images:
+    """Index the image set; fails naming any listed file that is missing or empty."""
+    output:
+        manifest="results/images/manifest.csv",
+    params:
+        images=config["images"],
+    log:
+        "logs/prepare_images.log",
+    conda:
+        "../../envs/images.yaml"
+    script:
+        "../scripts/prepare_images.py"

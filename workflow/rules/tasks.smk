@@ -1,0 +1,16 @@
+rule sample_tasks:
+    """Fair-batches 2-AFC tasks per unit (method.md §2), seeded by config seed and model name."""
+    input:
+        extremes=rules.extract_activations.output.extremes,
+    output:
+        tasks="results/tasks/{model}.npz",
+    params:
+        n_tasks=TASKS["n_tasks"],
+        n_references=TASKS["n_references"],
+        seed=config["seed"],
+    log:
+        "logs/sample_tasks/{model}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/sample_tasks.py"

@@ -1,0 +1,16 @@
+"""Snakemake adapter: per-unit MIS of one model."""
+
+from mis.runlog import log_to
+from mis.stages import compute_mis
+
+log_to(snakemake.log[0])
+compute_mis(
+    model_name=snakemake.wildcards.model,
+    tasks_path=snakemake.input.tasks,
+    embeddings_path=snakemake.input.embeddings,
+    extremes_path=snakemake.input.extremes,
+    layers_path=snakemake.input.layers,
+    mis=snakemake.params.mis,
+    device=snakemake.params.device,
+    units_path=snakemake.output.units,
+)

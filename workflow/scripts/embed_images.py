@@ -1,0 +1,14 @@
+"""Snakemake adapter: embed every image once."""
+
+from mis.runlog import log_to
+from mis.stages import embed_image_set
+
+log_to(snakemake.log[0])
+embed_image_set(
+    similarity=snakemake.params.similarity,
+    images_root=snakemake.params.images_root,
+    manifest_path=snakemake.input.manifest,
+    device=snakemake.params.device,
+    threads=snakemake.threads,
+    embeddings_path=snakemake.output.embeddings,
+)

@@ -1,0 +1,19 @@
+"""Snakemake adapter: per-unit extremes of one model."""
+
+from mis.runlog import log_to
+from mis.stages import extract_activations
+
+log_to(snakemake.log[0])
+extract_activations(
+    model_name=snakemake.wildcards.model,
+    model_spec=snakemake.params.model_spec,
+    extraction=snakemake.params.extraction,
+    images_root=snakemake.params.images_root,
+    manifest_path=snakemake.input.manifest,
+    k=snakemake.params.k,
+    device=snakemake.params.device,
+    threads=snakemake.threads,
+    extremes_path=snakemake.output.extremes,
+    layers_path=snakemake.output.layers,
+    meta_path=snakemake.output.meta,
+)

@@ -1,0 +1,13 @@
+"""Snakemake adapter: Fig. 3."""
+
+from mis.figures.fig3 import plot_model_ranking
+from mis.runlog import log_to
+from mis.storage import read_table
+
+log_to(snakemake.log[0])
+plot_model_ranking(
+    read_table(snakemake.input.summary),
+    snakemake.output.figure,
+    similarity_label=snakemake.params.similarity_label,
+    labels=snakemake.params.labels,
+)
