@@ -1,0 +1,1 @@
+"""One module per paper figure; each reads result tables and writes a vector PDF."""
