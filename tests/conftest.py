@@ -1,8 +1,11 @@
-"""Shared fixtures: paths of the repository and a tiny image folder."""
+"""Shared fixtures: paths of the repository, a tiny image folder, and the same photos as a
+class-folder tree and as tar shards."""
 
 from __future__ import annotations
 
+import io
 import shutil
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -20,3 +23,37 @@ def small_image_folder(tmp_path: Path) -> Path:
     for path in sorted(DEMO_IMAGES.glob("*.jpg"))[:12]:
         shutil.copy(path, folder / path.name)
     return folder
+
+
+@pytest.fixture
+def class_folder_tree(small_image_folder: Path, tmp_path: Path) -> Path:
+    """The photos as an ImageNet-style tree, ``train/<wnid>/<stem>.JPEG``, in three classes."""
+    root = tmp_path / "imagenet"
+    for position, path in enumerate(sorted(small_image_folder.iterdir())):
+        target = root / "train" / f"n0144076{position % 3}" / f"{path.stem}.JPEG"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    return root
+
+
+@pytest.fixture
+def tar_shards(small_image_folder: Path, tmp_path: Path) -> Path:
+    """The photos as two WebDataset-style shards: ``shard-000.tar`` holds ``<stem>.jpg`` with a
+    ``<stem>.cls`` label (0 or 1) and a ``.json`` sidecar; ``shard-001.tar`` holds
+    ``<wnid>/<stem>.jpg`` (three classes) without labels."""
+    root = tmp_path / "shards"
+    root.mkdir()
+    photos = sorted(small_image_folder.iterdir())
+    first = {}
+    for position, path in enumerate(photos[:6]):
+        first[f"{path.stem}.jpg"] = path.read_bytes()
+        first[f"{path.stem}.cls"] = f"{position % 2}\n".encode()
+        first[f"{path.stem}.json"] = b"{}"
+    second = {f"n0144076{position % 3}/{path.stem}.jpg": path.read_bytes() for position, path in enumerate(photos[6:])}
+    for name, members in [("shard-000.tar", first), ("shard-001.tar", second)]:
+        with tarfile.open(root / name, "w") as tar:
+            for member, data in members.items():
+                info = tarfile.TarInfo(member)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return root

@@ -1,4 +1,5 @@
-"""Streaming extremes against a brute-force sort, aggregation per tensor layout, and layer choice."""
+"""Streaming extremes and quantiles against brute force, aggregation per tensor layout, layer
+choice, and resuming an interrupted pass."""
 
 from __future__ import annotations
 
@@ -8,38 +9,62 @@ import timm
 import torch
 from torch import nn
 
-from mis.activations import ActivationRecorder, RunningExtremes, aggregate, extract_extremes
+from mis.activations import (
+    ActivationRecorder,
+    RunningTopK,
+    StreamSettings,
+    aggregate,
+    extract_extremes,
+    pass_order,
+    probe_layers,
+    quantiles,
+)
 from mis.layers import layer_table, select_layers
+from mis.results import model_summary, unit_table
 
 
-def stream(values: torch.Tensor, k: int, batch_size: int) -> RunningExtremes:
-    extremes = RunningExtremes(k, values.shape[1])
-    for start in range(0, len(values), batch_size):
-        extremes.update(values[start : start + batch_size], torch.arange(start, min(start + batch_size, len(values))))
-    return extremes
+def stream(keys: torch.Tensor, k: int, batch_size: int) -> RunningTopK:
+    tracker = RunningTopK(k, keys.shape[1])
+    for start in range(0, len(keys), batch_size):
+        tracker.update(keys[start : start + batch_size], torch.arange(start, min(start + batch_size, len(keys))))
+    return tracker
 
 
 @pytest.mark.parametrize("batch_size", [1, 7, 64, 500])
 def test_running_topk_equals_brute_force(batch_size: int) -> None:
     values = torch.randn(300, 40, generator=torch.Generator().manual_seed(0))
-    extremes = stream(values, k=25, batch_size=batch_size)
-    order = torch.argsort(values, dim=0, descending=True)
-    torch.testing.assert_close(extremes.top_idx, order[:25])
-    torch.testing.assert_close(extremes.top_val, values.gather(0, order[:25]))
-    order = torch.argsort(values, dim=0)
-    torch.testing.assert_close(extremes.bot_idx, order[:25])
-    torch.testing.assert_close(extremes.bot_val, values.gather(0, order[:25]))
+    for keys in (values, -values):  # top and bottom
+        tracker = stream(keys, k=25, batch_size=batch_size)
+        order = torch.argsort(keys, dim=0, descending=True)
+        torch.testing.assert_close(tracker.idx.long(), order[:25])
+        torch.testing.assert_close(tracker.keys, keys.gather(0, order[:25]))
 
 
-def test_ties_go_to_the_lower_image_index_whatever_the_batch_size() -> None:
+def test_ties_go_to_the_image_seen_first_whatever_the_batch_size() -> None:
     values = torch.zeros(50, 2)
     values[:, 1] = torch.arange(50) % 3  # many ties
     for batch_size in (1, 4, 50):
-        extremes = stream(values, k=10, batch_size=batch_size)
-        assert extremes.top_idx[:, 0].tolist() == list(range(10))  # constant unit
-        assert extremes.bot_idx[:, 0].tolist() == list(range(10))
-        assert extremes.top_idx[:, 1].tolist() == [2, 5, 8, 11, 14, 17, 20, 23, 26, 29]
-        assert extremes.bot_idx[:, 1].tolist() == [0, 3, 6, 9, 12, 15, 18, 21, 24, 27]
+        top, bottom = stream(values, 10, batch_size), stream(-values, 10, batch_size)
+        assert top.idx[:, 0].tolist() == list(range(10))  # constant unit
+        assert bottom.idx[:, 0].tolist() == list(range(10))
+        assert top.idx[:, 1].tolist() == [2, 5, 8, 11, 14, 17, 20, 23, 26, 29]
+        assert bottom.idx[:, 1].tolist() == [0, 3, 6, 9, 12, 15, 18, 21, 24, 27]
+
+
+def test_quantiles_match_numpy() -> None:
+    values = torch.randn(501, 7, generator=torch.Generator().manual_seed(2))
+    probs = [0.99, 0.95, 0.85, 0.01, 0.05, 0.15]
+    expected = np.quantile(values.numpy(), probs, axis=0)
+    np.testing.assert_allclose(quantiles(values, probs).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_pass_order_visits_a_systematic_sample_first() -> None:
+    order, n_sample = pass_order(10, 4)
+    assert n_sample == 4 and order[:4].tolist() == [0, 3, 6, 9]
+    assert sorted(order.tolist()) == list(range(10)) and order[4:].tolist() == [1, 2, 4, 5, 7, 8]
+    order, n_sample = pass_order(10, 0)
+    assert n_sample == 0 and order.tolist() == list(range(10))
+    assert pass_order(5, 100)[1] == 5
 
 
 def test_aggregation_per_layout() -> None:
@@ -88,20 +113,77 @@ def test_recorder_uses_each_layers_channel_axis() -> None:
     torch.testing.assert_close(got[:, 12:18], mix.mean(dim=(1, 2)))
 
 
-def test_extract_extremes_skips_unreadable_images() -> None:
+class TensorImages(torch.utils.data.Dataset):
+    """Items as ImageDataset yields them: (image, index, readable); can fail after some reads."""
+
+    def __init__(self, images: torch.Tensor, unreadable: tuple[int, ...] = (), fail_after: int | None = None):
+        self.images, self.unreadable, self.fail_after, self.reads = images, set(unreadable), fail_after, 0
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int):
+        self.reads += 1
+        if self.fail_after is not None and self.reads > self.fail_after:
+            raise KeyboardInterrupt("killed")
+        return self.images[index], index, index not in self.unreadable
+
+
+def conv_net_and_images(n_images: int = 40) -> tuple[nn.Module, list, torch.Tensor]:
+    torch.manual_seed(0)
     net = TinyMixedNet().eval()
-    layers = select_layers(net, ["conv"])
-    images = torch.randn(12, 3, 8, 8)
-    ok = torch.ones(12, dtype=torch.bool)
-    ok[3] = False
-    batches = [(images[i : i + 5], torch.arange(i, min(i + 5, 12)), ok[i : i + 5]) for i in range(0, 12, 5)]
-    result = extract_extremes(net, layers, batches, k=4, n_units=4, device=torch.device("cpu"))
+    return net, select_layers(net, ["conv"]), torch.randn(n_images, 3, 8, 8)
+
+
+def test_extract_extremes_skips_unreadable_images() -> None:
+    net, layers, images = conv_net_and_images(12)
+    settings = StreamSettings(k=4, batch_size=5)
+    result = extract_extremes(net, layers, TensorImages(images, unreadable=(3,)), 4, torch.device("cpu"), settings)
     assert result.n_images == 12 and result.n_skipped == 1
     assert 3 not in result.top_idx and 3 not in result.bottom_idx
     with torch.no_grad():
         expected = net.conv(images).mean(dim=(2, 3))
     expected[3] = -torch.inf
     np.testing.assert_array_equal(result.top_idx, torch.argsort(expected, dim=0, descending=True)[:4].numpy())
+    with pytest.raises(ValueError, match="at least 14 are needed"):
+        extract_extremes(net, layers, TensorImages(images[:13]), 4, torch.device("cpu"), StreamSettings(k=7))
+
+
+def test_quantile_conditions_keep_the_images_closest_to_each_quantile() -> None:
+    net, layers, images = conv_net_and_images(60)
+    settings = StreamSettings(k=5, batch_size=8, levels=(0.9, 0.75), n_near=3, quantile_sample=60)
+    result = extract_extremes(net, layers, TensorImages(images), 4, torch.device("cpu"), settings)
+    with torch.no_grad():
+        acts = net.conv(images).mean(dim=(2, 3)).numpy()
+    probs = [0.9, 0.75, 0.1, 0.25]
+    np.testing.assert_array_equal(result.quantile_probs, probs)
+    np.testing.assert_allclose(result.quantile_val, np.quantile(acts, probs, axis=0), rtol=1e-5, atol=1e-6)
+    for q in range(4):
+        for unit in range(4):
+            distance = np.abs(acts[:, unit] - result.quantile_val[q, unit])
+            assert sorted(result.near_idx[q, :, unit]) == sorted(np.argsort(distance, kind="stable")[:3])
+
+
+def test_interrupted_pass_resumes_from_its_checkpoint(tmp_path) -> None:
+    net, layers, images = conv_net_and_images(40)
+    settings = StreamSettings(k=5, batch_size=4, levels=(0.9,), n_near=2, quantile_sample=8, checkpoint_every=1)
+    checkpoint, signature = tmp_path / "extremes.npz.checkpoint", {"run": 1}
+    reference = extract_extremes(net, layers, TensorImages(images), 4, torch.device("cpu"), settings)
+    with pytest.raises(KeyboardInterrupt):
+        extract_extremes(net, layers, TensorImages(images, fail_after=30), 4, torch.device("cpu"), settings, checkpoint, signature)
+    assert checkpoint.is_file()
+    resumed_data = TensorImages(images)
+    resumed = extract_extremes(net, layers, resumed_data, 4, torch.device("cpu"), settings, checkpoint, signature)
+    assert resumed_data.reads == 40 - 28  # the 8-image sample and 5 batches of 4 were checkpointed
+    assert not checkpoint.exists()
+    for name in ("top_idx", "top_val", "bottom_idx", "bottom_val", "quantile_val", "near_idx"):
+        np.testing.assert_array_equal(getattr(resumed, name), getattr(reference, name), err_msg=name)
+    # a checkpoint of another configuration is ignored
+    with pytest.raises(KeyboardInterrupt):
+        extract_extremes(net, layers, TensorImages(images, fail_after=30), 4, torch.device("cpu"), settings, checkpoint, signature)
+    other = TensorImages(images)
+    extract_extremes(net, layers, other, 4, torch.device("cpu"), settings, checkpoint, {"run": 2})
+    assert other.reads == 40
 
 
 def test_layer_selection_and_metadata_on_a_timm_model() -> None:
@@ -117,3 +199,52 @@ def test_layer_selection_and_metadata_on_a_timm_model() -> None:
     assert table["unit_offset"].tolist() == [0, 512, 1024, 1536]
     with pytest.raises(ValueError, match="no layers"):
         select_layers(model, ["layernorm"])
+
+
+def declared_width(module: nn.Module) -> int:
+    for attribute in ("out_channels", "out_features", "num_features", "num_channels"):
+        if hasattr(module, attribute):
+            return getattr(module, attribute)
+    return module.normalized_shape[0]  # LayerNorm
+
+
+@pytest.mark.parametrize("architecture", ["convnext_atto", "vit_tiny_patch16_224", "resnet18"])
+def test_every_layer_yields_one_unit_per_declared_channel(architecture: str) -> None:
+    """Channels-first maps, timm's LayerNorm2d, channels-last LayerNorm/Linear and ViT tokens all
+    aggregate over the right axis: the unit count of each layer is its module's channel count."""
+    model = timm.create_model(architecture, pretrained=False).eval()
+    layers = select_layers(model, ["conv", "linear", "batchnorm", "layernorm", "groupnorm"])
+    reached, counts = probe_layers(model, layers, (3, 224, 224), torch.device("cpu"))
+    assert reached == layers
+    assert counts == [declared_width(layer.module) for layer in layers]
+
+
+def test_layers_never_called_are_dropped() -> None:
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Linear(3, 8)
+            self.attention = nn.MultiheadAttention(8, 2, batch_first=True)  # uses out_proj by weight only
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            tokens = self.embed(x.flatten(2).transpose(1, 2))
+            return self.attention(tokens, tokens, tokens)[0]
+
+    net = Net().eval()
+    layers = select_layers(net, ["linear"])
+    assert [l.name for l in layers] == ["embed", "attention.out_proj"]
+    reached, counts = probe_layers(net, layers, (3, 4, 4), torch.device("cpu"))
+    assert [l.name for l in reached] == ["embed"] and counts == [8]
+
+
+def test_constant_unit_is_flagged_and_left_out_of_model_statistics() -> None:
+    net, layers, images = conv_net_and_images(30)
+    with torch.no_grad():
+        net.conv.weight[2] = 0.0  # channel 2 outputs its bias for every image
+    result = extract_extremes(net, layers, TensorImages(images), 4, torch.device("cpu"), StreamSettings(k=5))
+    assert result.value_range[2] == 0 and (np.delete(result.value_range, 2) > 1e-3).all()
+    table = layer_table(layers, [4])
+    units = unit_table("tiny", table, result.value_range, np.array([0.9, 0.8, 0.1, 0.7]), np.ones(4), 1e-8)
+    assert units["constant"].tolist() == [False, False, True, False]
+    summary = model_summary(units).iloc[0]
+    assert summary["mean_mis"] == pytest.approx(0.8) and summary["n_units"] == 3 and summary["constant_ratio"] == 0.25

@@ -29,7 +29,7 @@ def test_default_config_is_valid_and_gets_defaults() -> None:
         (lambda c: c["tasks"].pop("n_references"), "tasks.n_references"),
         (lambda c: c["mis"].update(alpha="big"), "mis.alpha"),
         (lambda c: c["extraction"].update(layer_types=["attention"]), "extraction.layer_types.0"),
-        (lambda c: c["models"]["mobilenetv2_100"]["weights"].update(source="hub"), "models.mobilenetv2_100.weights.source"),
+        (lambda c: c["models"]["mobilenetv2_100"]["weights"].update(source="timm"), "models.mobilenetv2_100.weights.source"),
         (lambda c: c["models"]["mobilenetv2_100"]["weights"].pop("resource"), "models.mobilenetv2_100.weights.resource"),
         (lambda c: c.update(tasx={}), "tasx"),
         (lambda c: c.update(device="gpu"), "device"),

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import io
+import logging
+import pickle
+import tarfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
-from conftest import DEMO_IMAGES
-from mis.datasets import ImageDataset
-from mis.images import build_manifest, category_of, manifest_fingerprint
+from conftest import DEMO_IMAGES, SCHEMA
+from mis.config import ConfigError, validate_config
+from mis.datasets import ImageDataset, image_loader
+from mis.images import build_manifest, category_of, manifest_fingerprint, split_member
+
+EXTENSIONS = [".jpg", ".jpeg", ".png"]
 
 
 def test_demo_images_ship_with_their_credits() -> None:
@@ -58,3 +67,163 @@ def test_unreadable_image_is_flagged_not_fatal(small_image_folder: Path) -> None
     (small_image_folder / paths[2]).unlink()
     with pytest.raises(FileNotFoundError, match=paths[2]):
         dataset[2]
+
+
+def to_tensor(image: Image.Image) -> torch.Tensor:
+    """A transform that keeps every pixel (module level, so DataLoader workers can unpickle it)."""
+    return torch.from_numpy(np.asarray(image.resize((48, 32)), dtype=np.uint8).copy()).permute(2, 0, 1)
+
+
+def dataset_of(root: Path, paths: list[str]) -> ImageDataset:
+    return ImageDataset(root, paths, to_tensor, (3, 32, 48))
+
+
+def write_shard(path: Path, members: dict[str, bytes]) -> None:
+    with tarfile.open(path, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def test_class_folder_tree_is_categorised_by_folder(class_folder_tree: Path, small_image_folder: Path) -> None:
+    manifest = build_manifest(class_folder_tree, EXTENSIONS)
+    assert len(manifest) == 12 and list(manifest["path"]) == sorted(manifest["path"])
+    assert manifest["path"][0].startswith("train/n01440760/") and manifest["path"][0].endswith(".JPEG")
+    assert list(manifest["category"].value_counts().sort_index()) == [4, 4, 4]
+    assert set(manifest["category"]) == {"n01440760", "n01440761", "n01440762"}
+    assert manifest["bytes"].sum() == sum(p.stat().st_size for p in small_image_folder.iterdir())
+
+
+def test_tar_shards_list_one_row_per_image_member(tar_shards: Path, small_image_folder: Path) -> None:
+    manifest = build_manifest(tar_shards, EXTENSIONS)
+    photos = sorted(small_image_folder.iterdir())
+    assert list(manifest["image"]) == list(range(12))
+    assert list(manifest["path"][:2]) == [f"shard-000.tar/{photos[0].stem}.jpg", f"shard-000.tar/{photos[1].stem}.jpg"]
+    assert manifest["path"][6] == f"shard-001.tar/n01440760/{photos[6].stem}.jpg"
+    assert list(manifest["category"]) == ["0", "1"] * 3 + ["n01440760", "n01440761", "n01440762"] * 2
+    assert list(manifest["bytes"]) == [p.stat().st_size for p in photos]
+    assert split_member(manifest["path"][6]) == ("shard-001.tar", f"n01440760/{photos[6].stem}.jpg")
+    assert split_member("train/n01440760/x.JPEG") is None
+
+
+def test_format_key_chooses_between_files_and_shards(tar_shards: Path, small_image_folder: Path) -> None:
+    for photo in sorted(small_image_folder.iterdir())[:2]:
+        (tar_shards / photo.name).write_bytes(photo.read_bytes())
+    with pytest.raises(ValueError, match="images.format"):
+        build_manifest(tar_shards, EXTENSIONS)
+    assert len(build_manifest(tar_shards, EXTENSIONS, image_format="tar")) == 12
+    assert len(build_manifest(tar_shards, EXTENSIONS, image_format="folder")) == 2
+    with pytest.raises(ValueError, match="images.format"):
+        build_manifest(tar_shards, EXTENSIONS, image_format="zip")
+
+
+def test_schema_knows_the_format_key() -> None:
+    images = {"root": "x"}
+    config = {"images": images, "models": {}, "tasks": {}, "similarity": {}, "mis": {}}
+    with pytest.raises(ConfigError):
+        validate_config(config, SCHEMA)
+    assert images["format"] == "auto"
+    images["format"] = "zip"
+    with pytest.raises(ConfigError, match="config key 'images.format'"):
+        validate_config(config, SCHEMA)
+
+
+def test_shard_members_read_like_the_files(tar_shards: Path, small_image_folder: Path) -> None:
+    photos = [p.name for p in sorted(small_image_folder.iterdir())]
+    from_shards = dataset_of(tar_shards, list(build_manifest(tar_shards, EXTENSIONS)["path"]))
+    from_files = dataset_of(small_image_folder, photos)
+    for index in range(12):
+        tensor, _, ok = from_shards[index]
+        assert ok and torch.equal(tensor, from_files[index][0])
+    assert from_shards[3][0].float().std() > 0
+
+
+def test_data_loader_workers_read_shards(tar_shards: Path) -> None:
+    dataset = dataset_of(tar_shards, list(build_manifest(tar_shards, EXTENSIONS)["path"]))
+    expected = torch.stack([dataset[i][0] for i in range(12)])  # the parent now holds open shards
+    batches = list(image_loader(dataset, batch_size=5, num_workers=2))
+    assert torch.equal(torch.cat([b[0] for b in batches]), expected)
+    assert torch.cat([b[1] for b in batches]).tolist() == list(range(12))
+    assert torch.cat([b[2] for b in batches]).all()
+    assert torch.equal(pickle.loads(pickle.dumps(dataset))[11][0], expected[11])
+
+
+def test_corrupt_member_is_flagged_and_logged(tar_shards: Path, small_image_folder: Path, caplog) -> None:
+    photo = sorted(small_image_folder.iterdir())[0]
+    write_shard(tar_shards / "shard-002.tar", {"good.jpg": photo.read_bytes(), "bad.jpg": b"not a jpeg"})
+    manifest = build_manifest(tar_shards, EXTENSIONS)
+    assert list(manifest["path"][-2:]) == ["shard-002.tar/good.jpg", "shard-002.tar/bad.jpg"]
+    dataset = dataset_of(tar_shards, list(manifest["path"]))
+    with caplog.at_level(logging.WARNING, logger="mis.datasets"):
+        results = [dataset[i][2] for i in range(len(dataset))]
+    assert results == [True] * 13 + [False]
+    assert "shard-002.tar/bad.jpg" in caplog.text
+
+
+def test_truncated_shard_skips_the_members_behind_the_cut(tar_shards: Path, caplog) -> None:
+    paths = list(build_manifest(tar_shards, EXTENSIONS)["path"])
+    shard = tar_shards / "shard-001.tar"
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    dataset = dataset_of(tar_shards, paths)
+    with caplog.at_level(logging.WARNING):
+        assert dataset[6][2] is True and dataset[11][2] is False
+    assert "shard-001.tar is damaged" in caplog.text and paths[11] in caplog.text
+    assert 7 <= len(build_manifest(tar_shards, EXTENSIONS)) < 12
+
+
+def test_folder_named_like_a_shard_is_rejected(class_folder_tree: Path) -> None:
+    (class_folder_tree / "train" / "n01440760").rename(class_folder_tree / "train" / "odd.tar")
+    with pytest.raises(ValueError, match="odd.tar"):
+        build_manifest(class_folder_tree, EXTENSIONS)
+
+
+def test_missing_member_or_shard_is_named(tar_shards: Path, tmp_path: Path) -> None:
+    file_list = tmp_path / "list.txt"
+    file_list.write_text("shard-001.tar/n01440761/absent.jpg\n")
+    with pytest.raises(FileNotFoundError, match="shard-001.tar/n01440761/absent.jpg"):
+        build_manifest(tar_shards, EXTENSIONS, file_list)
+    file_list.write_text("shard-009.tar/x.jpg\n")
+    with pytest.raises(FileNotFoundError, match="shard-009.tar"):
+        build_manifest(tar_shards, EXTENSIONS, file_list)
+    paths = list(build_manifest(tar_shards, EXTENSIONS)["path"])
+    (tar_shards / "shard-001.tar").unlink()
+    with pytest.raises(FileNotFoundError, match="shard-001.tar"):
+        dataset_of(tar_shards, paths)[7]
+    with pytest.raises(FileNotFoundError, match="absent.jpg"):
+        dataset_of(tar_shards, ["shard-000.tar/absent.jpg"])[0]
+
+
+def test_file_list_names_members_in_its_order(tar_shards: Path, tmp_path: Path) -> None:
+    paths = list(build_manifest(tar_shards, EXTENSIONS)["path"])
+    file_list = tmp_path / "list.txt"
+    file_list.write_text(f"{paths[7]}\n# a comment\n{paths[1]}\n")
+    manifest = build_manifest(tar_shards, EXTENSIONS, file_list)
+    assert list(manifest["path"]) == [paths[7], paths[1]]
+    assert list(manifest["category"]) == ["n01440761", "1"]
+
+
+def test_empty_member_is_an_error(tar_shards: Path) -> None:
+    write_shard(tar_shards / "shard-002.tar", {"empty.jpg": b""})
+    with pytest.raises(ValueError, match="shard-002.tar/empty.jpg"):
+        build_manifest(tar_shards, EXTENSIONS)
+
+
+def test_fingerprint_covers_shard_members(tar_shards: Path, small_image_folder: Path) -> None:
+    manifest = build_manifest(tar_shards, EXTENSIONS)
+    assert manifest_fingerprint(manifest) == manifest_fingerprint(build_manifest(tar_shards, EXTENSIONS))
+    assert manifest_fingerprint(manifest) != manifest_fingerprint(manifest.iloc[1:])
+    (tar_shards / "shard-001.tar").rename(tar_shards / "shard-002.tar")
+    assert manifest_fingerprint(manifest) != manifest_fingerprint(build_manifest(tar_shards, EXTENSIONS))
+
+
+def test_corrupt_header_is_logged(tar_shards: Path, caplog) -> None:
+    shard = tar_shards / "shard-001.tar"
+    data = bytearray(shard.read_bytes())
+    with tarfile.open(shard) as tar:
+        second_header = 512 + -(-tar.getmembers()[0].size // 512) * 512
+    data[second_header : second_header + 100] = b"x" * 100
+    shard.write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING, logger="mis.images"):
+        manifest = build_manifest(tar_shards, EXTENSIONS)
+    assert len(manifest) == 7 and "shard-001.tar" in caplog.text

@@ -3,7 +3,7 @@ and clean failures (bad config key, missing image) that leave no outputs behind.
 
 from __future__ import annotations
 
-import shutil
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -54,8 +54,9 @@ def finished_run(tmp_path_factory) -> Path:
 
 
 def test_figure_and_tables(finished_run: Path) -> None:
-    figure = finished_run / "figures" / "fig3.pdf"
-    assert figure.read_bytes().startswith(b"%PDF") and figure.stat().st_size > 5000
+    for name in ("fig3.pdf", "convergence.pdf"):
+        figure = finished_run / "figures" / name
+        assert figure.read_bytes().startswith(b"%PDF") and figure.stat().st_size > 5000, name
     summary = pd.read_csv(finished_run / "results" / "mis" / "models.csv")
     assert set(summary["model"]) == {"mobilenetv2_100", "resnet18-untrained"}
     units = pd.read_parquet(finished_run / "results" / "mis" / "mobilenetv2_100" / "units.parquet")
@@ -72,6 +73,12 @@ def test_figure_and_tables(finished_run: Path) -> None:
     assert row["p05_mis"] < row["mean_mis"] < row["p95_mis"]
     # the trained model's units are more interpretable than a random network's
     assert row["mean_mis"] > summary.set_index("model").loc["resnet18-untrained", "mean_mis"]
+    convergence = pd.read_csv(finished_run / "results" / "mis" / "convergence.csv")
+    assert sorted(set(convergence["n_tasks"])) == [1, 2, 3] and len(convergence) == 2 * 2 * 3
+    assert (convergence.loc[convergence["n_tasks"] == 3, "mean_abs_diff"] == 0).all()
+    assert (convergence.loc[convergence["n_tasks"] == 1, "mean_abs_diff"] > 0).all()
+    report = json.loads((finished_run / "results" / "embeddings" / "lite0-standin.json").read_text())
+    assert report["embedded"] == report["requested"] and report["from_cache"] == 0
     tasks = read_arrays(finished_run / "results" / "tasks" / "mobilenetv2_100.npz")
     assert tasks["max_refs"].shape == (len(units), 3, 2)
     for unit in (0, len(units) // 2, len(units) - 1):
@@ -89,6 +96,8 @@ def test_same_config_gives_identical_outputs(finished_run: Path, tmp_path: Path)
         for name, array in arrays.items():
             np.testing.assert_array_equal(again[name], array, err_msg=f"{rel}:{name}")
     pd.testing.assert_frame_equal(pd.read_parquet(finished_run / "results" / "mis" / "mobilenetv2_100" / "units.parquet"), units)
+    report = json.loads((finished_run / "results" / "embeddings" / "lite0-standin.json").read_text())
+    assert report["embedded"] == 0 and report["from_cache"] == report["requested"] > 0  # every image from the cache
 
 
 def test_invalid_config_fails_naming_the_key(tmp_path: Path) -> None:

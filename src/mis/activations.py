@@ -1,11 +1,20 @@
 """Per-unit activations, streamed: one forward pass records every layer of interest through hooks,
-and a running top-k / bottom-k per unit replaces storing all activations."""
+and running top-k trackers per unit replace storing all activations.
+
+Per unit we keep the k highest and k lowest activating images (the task images), min and max
+(constant units), and, for the harder IMI query conditions, the activation quantiles at chosen
+levels with the images closest to each. Quantiles come from a systematic sample of the dataset
+that the pass visits first; memory is O(units · (k + sample)), independent of the dataset size.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -14,6 +23,7 @@ from tqdm import tqdm
 
 from mis.layers import Layer
 from mis.models import to_input
+from mis.storage import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -30,41 +40,134 @@ def aggregate(output: torch.Tensor, channel_axis: int) -> torch.Tensor:
     return out
 
 
-class RunningExtremes:
-    """The k largest and k smallest values per unit, with their image indices, merged batch by batch.
+class RunningTopK:
+    """The k largest keys per unit with their image indices, merged block by block.
 
-    Memory is O(k · units), independent of the number of images. Ties are broken towards the lower
-    image index (stable sort, earlier images first), so results do not depend on the batch size.
+    Ties are broken towards the image seen first (stable sort, kept entries first), so the result
+    depends on the pass order but not on block sizes. Once k entries are kept, only the units where
+    some new key beats the current k-th are merged: on a large dataset almost none after warm-up.
     """
 
     def __init__(self, k: int, n_units: int, device: torch.device | str = "cpu"):
         self.k = k
-        self.top_val = torch.empty(0, n_units, device=device)
-        self.top_idx = torch.empty(0, n_units, dtype=torch.long, device=device)
-        self.bot_val = torch.empty(0, n_units, device=device)
-        self.bot_idx = torch.empty(0, n_units, dtype=torch.long, device=device)
+        self.keys = torch.empty(0, n_units, device=device)
+        self.idx = torch.empty(0, n_units, dtype=torch.int32, device=device)
+
+    def update(self, keys: torch.Tensor, indices: torch.Tensor) -> None:
+        """``keys`` (rows, units) for the images ``indices`` (rows,), in pass order."""
+        idx = indices.to(device=keys.device, dtype=torch.int32)[:, None].expand_as(keys)
+        if len(self.keys) < self.k:
+            self.keys, self.idx = self._merge(self.keys, self.idx, keys, idx)
+            return
+        cols = (keys > self.keys[-1]).any(dim=0).nonzero().squeeze(1)
+        if len(cols) == keys.shape[1]:
+            self.keys, self.idx = self._merge(self.keys, self.idx, keys, idx)
+        elif len(cols):
+            self.keys[:, cols], self.idx[:, cols] = self._merge(self.keys[:, cols], self.idx[:, cols], keys[:, cols], idx[:, cols])
+
+    def _merge(self, kept_keys, kept_idx, keys, idx) -> tuple[torch.Tensor, torch.Tensor]:
+        all_keys, all_idx = torch.cat([kept_keys, keys]), torch.cat([kept_idx, idx])
+        order = torch.sort(all_keys, dim=0, descending=True, stable=True).indices[: self.k]
+        return all_keys.gather(0, order), all_idx.gather(0, order)
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {"keys": self.keys.cpu(), "idx": self.idx.cpu()}
+
+    def load(self, state: dict[str, torch.Tensor]) -> None:
+        self.keys, self.idx = state["keys"].to(self.keys.device), state["idx"].to(self.idx.device)
+
+
+def quantiles(values: torch.Tensor, probs: Sequence[float]) -> torch.Tensor:
+    """Per-column quantiles with linear interpolation: (len(probs), units). Sorting once avoids
+    torch.quantile's size limit on large (sample × units) matrices."""
+    ordered = torch.sort(values, dim=0).values
+    positions = torch.tensor(probs, dtype=torch.float64) * (len(values) - 1)
+    lo, hi = positions.floor().long(), positions.ceil().long()
+    weight = (positions - lo).to(values.dtype).to(values.device)[:, None]
+    return ordered[lo] * (1 - weight) + ordered[hi] * weight
+
+
+@dataclass
+class UnitStatistics:
+    """Everything kept per unit during the pass. Activations are buffered and merged every
+    ``merge_rows`` images: one sort of (k + rows) entries costs far less per image than a sort per
+    batch."""
+
+    n_units: int
+    k: int
+    levels: Sequence[float] = ()  # upper-tail levels; the lower tail (1 − level) is mirrored
+    n_near: int = 0
+    device: torch.device | str = "cpu"
+    merge_rows: int = 256
+    thresholds: torch.Tensor | None = None  # (2·levels, units), set by calibrate()
+    trackers: dict[str, RunningTopK] = field(init=False)
+    _pending: list[tuple[torch.Tensor, torch.Tensor]] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.trackers = {
+            "top": RunningTopK(self.k, self.n_units, self.device),
+            "bottom": RunningTopK(self.k, self.n_units, self.device),
+        }
+        for i in range(2 * len(self.levels)):
+            self.trackers[f"near{i}"] = RunningTopK(self.n_near, self.n_units, self.device)
+
+    @property
+    def probs(self) -> list[float]:
+        return [*self.levels, *(round(1 - level, 12) for level in self.levels)]
 
     def update(self, values: torch.Tensor, indices: torch.Tensor) -> None:
-        """``values`` (B, units) for the images ``indices`` (B,), given in increasing index order."""
-        idx = indices.to(values.device)[:, None].expand_as(values)
-        self.top_val, self.top_idx = self._merge(self.top_val, self.top_idx, values, idx, descending=True)
-        self.bot_val, self.bot_idx = self._merge(self.bot_val, self.bot_idx, values, idx, descending=False)
+        """Activations (images, units) of the images ``indices``, in pass order."""
+        self._pending.append((values, indices))
+        if sum(len(i) for _, i in self._pending) >= self.merge_rows:
+            self.flush()
 
-    def _merge(self, kept_val, kept_idx, values, idx, descending: bool):
-        all_val = torch.cat([kept_val, values])
-        all_idx = torch.cat([kept_idx, idx])
-        order = torch.sort(all_val, dim=0, descending=descending, stable=True).indices[: self.k]
-        return all_val.gather(0, order), all_idx.gather(0, order)
+    def flush(self) -> None:
+        """Merge the buffered activations into every tracker."""
+        if not self._pending:
+            return
+        values = torch.cat([v for v, _ in self._pending])
+        indices = torch.cat([i for _, i in self._pending])
+        self._pending.clear()
+        self.trackers["top"].update(values, indices)
+        self.trackers["bottom"].update(-values, indices)
+        if self.thresholds is not None:
+            self._update_near(values, indices)
+
+    def _update_near(self, values: torch.Tensor, indices: torch.Tensor) -> None:
+        for i, threshold in enumerate(self.thresholds):
+            self.trackers[f"near{i}"].update(-(values - threshold).abs(), indices)
+
+    def calibrate(self, sample: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        """Set the quantile thresholds from the sample's (activations, indices) blocks, already
+        passed to ``update``, and give the sample to the near-quantile trackers."""
+        self.flush()
+        self.thresholds = quantiles(torch.cat([v for v, _ in sample]), self.probs)
+        for values, indices in sample:
+            self._update_near(values, indices)
+
+    def state(self) -> dict[str, Any]:
+        self.flush()
+        thresholds = None if self.thresholds is None else self.thresholds.cpu()
+        return {"thresholds": thresholds, **{name: t.state() for name, t in self.trackers.items()}}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.thresholds = None if state["thresholds"] is None else state["thresholds"].to(self.device)
+        for name, tracker in self.trackers.items():
+            tracker.load(state[name])
 
 
 @dataclass
 class Extremes:
-    """Result of a pass over the dataset; arrays are (k, units), rank 0 the most extreme."""
+    """Result of a pass over the dataset. Arrays are (k, units), rank 0 the most extreme; the
+    quantile arrays have one row per probability of ``quantile_probs``."""
 
     top_idx: np.ndarray
     top_val: np.ndarray
     bottom_idx: np.ndarray
     bottom_val: np.ndarray
+    quantile_probs: np.ndarray  # (Q,)
+    quantile_val: np.ndarray  # (Q, units)
+    near_idx: np.ndarray  # (Q, n_near, units): images closest to each quantile
     n_images: int
     n_skipped: int
 
@@ -72,6 +175,24 @@ class Extremes:
     def value_range(self) -> np.ndarray:
         """max − min activation per unit over the dataset."""
         return self.top_val[0] - self.bottom_val[0]
+
+    @classmethod
+    def from_statistics(cls, stats: UnitStatistics, n_images: int, n_skipped: int) -> Extremes:
+        stats.flush()
+        top, bottom = stats.trackers["top"], stats.trackers["bottom"]
+        n_quantiles = len(stats.probs)
+        near = [stats.trackers[f"near{i}"].idx for i in range(n_quantiles)]
+        return cls(
+            top_idx=top.idx.cpu().numpy().astype(np.int32),
+            top_val=top.keys.cpu().numpy(),
+            bottom_idx=bottom.idx.cpu().numpy().astype(np.int32),
+            bottom_val=-bottom.keys.cpu().numpy(),
+            quantile_probs=np.array(stats.probs, dtype=np.float64),
+            quantile_val=(stats.thresholds.cpu().numpy() if n_quantiles else np.zeros((0, stats.n_units), np.float32)),
+            near_idx=(torch.stack(near).cpu().numpy().astype(np.int32) if n_quantiles else np.zeros((0, 0, stats.n_units), np.int32)),
+            n_images=n_images,
+            n_skipped=n_skipped,
+        )
 
 
 class ActivationRecorder:
@@ -105,53 +226,128 @@ class ActivationRecorder:
 
 
 @torch.inference_mode()
-def channel_counts(model: nn.Module, layers: Sequence[Layer], input_size: Sequence[int], device: torch.device) -> list[int]:
-    """Units per layer, from one forward pass of a blank image."""
+def probe_layers(model: nn.Module, layers: Sequence[Layer], input_size: Sequence[int], device: torch.device) -> tuple[list[Layer], list[int]]:
+    """The layers a forward pass of a blank image reaches, with their unit counts.
+
+    Some modules are used by weight only (nn.MultiheadAttention's ``out_proj`` in CLIP towers): no
+    hook ever fires on them, so they have no activations; they are dropped and logged.
+    """
     recorder = ActivationRecorder(layers)
     try:
         model(torch.zeros(1, *input_size, device=device))
-        counts = [recorder._outputs[i].shape[1] for i in range(len(layers))]
+        reached = {i: out.shape[1] for i, out in recorder._outputs.items()}
     finally:
         recorder.remove()
-    return counts
+    dropped = [layer.name for i, layer in enumerate(layers) if i not in reached]
+    if dropped:
+        log.warning("%d layers are never called in the forward pass and have no activations: %s", len(dropped), dropped)
+    if not reached:
+        raise ValueError("no selected layer is reached by the forward pass")
+    return [layers[i] for i in sorted(reached)], [reached[i] for i in sorted(reached)]
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """How the pass runs: k per side, quantile levels, data loading and checkpointing."""
+
+    k: int
+    batch_size: int = 64
+    num_workers: int = 0
+    levels: tuple[float, ...] = ()
+    n_near: int = 0
+    quantile_sample: int = 1000
+    checkpoint_every: int = 50  # batches
+
+
+def pass_order(n_images: int, sample_size: int) -> tuple[np.ndarray, int]:
+    """Image order of the pass: a systematic sample (evenly spaced indices, so every class of a
+    sorted class-folder tree is represented) first, then the remaining images in index order."""
+    if sample_size <= 0:
+        return np.arange(n_images), 0
+    sample = np.unique(np.linspace(0, n_images - 1, min(sample_size, n_images)).round().astype(np.int64))
+    rest = np.setdiff1d(np.arange(n_images), sample, assume_unique=True)
+    return np.concatenate([sample, rest]), len(sample)
+
+
+def _batches(dataset: torch.utils.data.Dataset, positions: np.ndarray, settings: StreamSettings):
+    subset = torch.utils.data.Subset(dataset, positions.tolist())
+    return torch.utils.data.DataLoader(subset, batch_size=settings.batch_size, shuffle=False, num_workers=settings.num_workers)
 
 
 @torch.inference_mode()
 def extract_extremes(
     model: nn.Module,
     layers: Sequence[Layer],
-    batches: Iterable[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
-    k: int,
+    dataset: torch.utils.data.Dataset,
     n_units: int,
     device: torch.device,
-    progress_total: int | None = None,
+    settings: StreamSettings,
+    checkpoint: str | os.PathLike | None = None,
+    signature: dict[str, Any] | None = None,
 ) -> Extremes:
-    """Stream ``batches`` of (images, image indices, ok flags) and keep the k extremes per unit."""
+    """One pass over ``dataset`` (items: image tensor, image index, readable flag).
+
+    With ``checkpoint``, the state is saved every ``settings.checkpoint_every`` batches after the
+    quantile sample, and a later call with the same ``signature`` resumes from it; the file is
+    removed once the pass is complete.
+    """
+    order, n_sample = pass_order(len(dataset), settings.quantile_sample if settings.levels else 0)
+    stats = UnitStatistics(n_units, settings.k, settings.levels, settings.n_near, device)
     recorder = ActivationRecorder(layers)
-    extremes = RunningExtremes(k, n_units, device)
-    n_images = n_skipped = 0
+    position, n_skipped = 0, 0
+    resumed = _load_checkpoint(checkpoint, signature)
+    if resumed is not None:
+        position, n_skipped = resumed["position"], resumed["n_skipped"]
+        stats.load(resumed["stats"])
+        log.info("resuming from %s at image %d of %d", checkpoint, position, len(order))
+    progress = tqdm(total=len(order), initial=position, desc="activations", unit="img")
+    sample: list[tuple[torch.Tensor, torch.Tensor]] = []
     try:
-        for images, indices, ok in tqdm(batches, total=progress_total, desc="activations", unit="batch"):
-            n_images += len(indices)
-            n_skipped += int((~ok).sum())
-            if not ok.any():
+        for phase_end in (n_sample, len(order)):
+            if position >= phase_end:
                 continue
-            model(to_input(images[ok], device))
-            extremes.update(recorder.collect(), indices[ok])
+            for n_batch, (images, indices, ok) in enumerate(_batches(dataset, order[position:phase_end], settings), 1):
+                position += len(indices)
+                n_skipped += int((~ok).sum())
+                progress.update(len(indices))
+                if ok.any():
+                    model(to_input(images[ok], device))
+                    values = recorder.collect()
+                    stats.update(values, indices[ok])
+                    if position <= n_sample:
+                        sample.append((values, indices[ok]))
+                if checkpoint and position > n_sample and n_batch % settings.checkpoint_every == 0:
+                    _save_checkpoint(checkpoint, signature, position, n_skipped, stats)
+            if sample:
+                stats.calibrate(sample)
+                sample.clear()
     finally:
         recorder.remove()
-    if n_images - n_skipped < 2 * k:
+        progress.close()
+    n_readable = len(order) - n_skipped
+    if n_readable < 2 * settings.k:
         raise ValueError(
-            f"only {n_images - n_skipped} readable images; the top and bottom {k} per unit must not overlap, "
-            f"so at least {2 * k} are needed (lower tasks.n_tasks or tasks.n_references)"
+            f"only {n_readable} readable images; the top and bottom {settings.k} per unit must not overlap, "
+            f"so at least {2 * settings.k} are needed (lower tasks.n_tasks or tasks.n_references)"
         )
     if n_skipped:
-        log.warning("skipped %d unreadable images of %d", n_skipped, n_images)
-    return Extremes(
-        top_idx=extremes.top_idx.cpu().numpy().astype(np.int32),
-        top_val=extremes.top_val.cpu().numpy(),
-        bottom_idx=extremes.bot_idx.cpu().numpy().astype(np.int32),
-        bottom_val=extremes.bot_val.cpu().numpy(),
-        n_images=n_images,
-        n_skipped=n_skipped,
-    )
+        log.warning("skipped %d unreadable images of %d", n_skipped, len(order))
+    if checkpoint:
+        Path(checkpoint).unlink(missing_ok=True)
+    return Extremes.from_statistics(stats, len(order), n_skipped)
+
+
+def _save_checkpoint(path, signature, position: int, n_skipped: int, stats: UnitStatistics) -> None:
+    with atomic_path(path) as tmp:
+        torch.save({"signature": signature, "position": position, "n_skipped": n_skipped, "stats": stats.state()}, tmp)
+
+
+def _load_checkpoint(path, signature) -> dict[str, Any] | None:
+    """A checkpoint of the same run (same signature), or None."""
+    if not path or not Path(path).is_file():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state.get("signature") != signature:
+        log.warning("ignoring checkpoint %s: it belongs to another configuration", path)
+        return None
+    return state

@@ -1,41 +1,116 @@
-"""Reading images through a model's transform, in manifest order."""
+"""Reading images through a model's transform, in manifest order, from files or tar shard members."""
 
 from __future__ import annotations
 
+import io
 import logging
+import os
+import tarfile
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from mis.images import index_members, split_member
+
 log = logging.getLogger(__name__)
+
+MAX_OPEN_SHARDS = 8
+
+
+class ShardIndex(NamedTuple):
+    """An open shard, its members by name, and whether they could all be indexed."""
+
+    tar: tarfile.TarFile
+    members: dict[str, tarfile.TarInfo]
+    complete: bool
+
+
+class ShardCache:
+    """Open tar shards of one process, each indexed (member name -> header) once when opened, so that a
+    member is read by one seek instead of a scan. At most ``max_open`` stay open, least recently used
+    closed first: a pass in manifest order needs one at a time, and thousands would exhaust file
+    handles and memory. Nothing is opened before the first read, and a process that did not open a
+    handle never uses it (a forked DataLoader worker would share the file offset with its parent)."""
+
+    def __init__(self, max_open: int = MAX_OPEN_SHARDS) -> None:
+        self.max_open = max_open
+        self._pid = os.getpid()
+        self._open: OrderedDict[Path, ShardIndex] = OrderedDict()
+
+    def read(self, shard: Path, member: str) -> bytes:
+        """The bytes of one member; a missing shard or member is an error naming it, a member behind
+        damage in the shard a ``tarfile.ReadError`` (unreadable, like a corrupt image)."""
+        index = self._shard(shard)
+        if member in index.members:
+            return index.tar.extractfile(index.members[member]).read()
+        if index.complete:
+            raise FileNotFoundError(f"image file not found: {shard}/{member} (no such member in the shard)")
+        raise tarfile.ReadError(f"{shard} is damaged before member {member}")
+
+    def _shard(self, shard: Path) -> ShardIndex:
+        if self._pid != os.getpid():
+            self._pid, self._open = os.getpid(), OrderedDict()
+        if shard in self._open:
+            self._open.move_to_end(shard)
+            return self._open[shard]
+        if not shard.is_file():
+            raise FileNotFoundError(f"image shard not found: {shard}")
+        tar = tarfile.open(shard, mode="r:")
+        members, complete = index_members(tar, shard)
+        self._open[shard] = ShardIndex(tar, {info.name: info for info in members}, complete)
+        if len(self._open) > self.max_open:
+            self._open.popitem(last=False)[1].tar.close()
+        return self._open[shard]
+
+    def __getstate__(self) -> dict:
+        """Open files do not cross processes (DataLoader workers started by spawn)."""
+        return {"max_open": self.max_open}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
 
 
 class ImageDataset(torch.utils.data.Dataset):
-    """Images of a manifest as tensors. An undecodable image yields ``ok=False`` (it is skipped and
-    counted by the caller); a missing file is an error, since the dataset changed under the manifest."""
+    """Images of a manifest as tensors. An undecodable image or tar member yields ``ok=False`` (it is
+    skipped and counted by the caller, and logged here); a missing file, shard or member is an error,
+    since the dataset changed under the manifest."""
 
     def __init__(self, root: str | Path, paths: Sequence[str], transform: Callable[[Image.Image], torch.Tensor], input_size: Sequence[int]):
         self.root = Path(root)
         self.paths = list(paths)
         self.transform = transform
         self.input_size = tuple(input_size)
+        self.shards = ShardCache()
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int, bool]:
-        path = self.root / self.paths[index]
-        if not path.is_file():
-            raise FileNotFoundError(f"image file not found: {path}")
+        path = self.paths[index]
         try:
-            with Image.open(path) as image:
+            with self._open_image(path) as image:
                 tensor = self.transform(image.convert("RGB"))
             return tensor, index, True
-        except (UnidentifiedImageError, OSError, SyntaxError) as error:
-            log.warning("skipping unreadable image %s: %s", path, error)
+        except FileNotFoundError:
+            raise
+        except (UnidentifiedImageError, OSError, SyntaxError, tarfile.TarError) as error:
+            log.warning("skipping unreadable image %s: %s", self.root / path, error)
             return torch.zeros(self.input_size), index, False
+
+    def _open_image(self, path: str) -> Image.Image:
+        """The image a manifest path names: a file below the root, or a member of a shard there."""
+        located = split_member(path)
+        if located is None:
+            file = self.root / path
+            if not file.is_file():
+                raise FileNotFoundError(f"image file not found: {file}")
+            return Image.open(file)
+        shard, member = located
+        return Image.open(io.BytesIO(self.shards.read(self.root / shard, member)))
 
 
 def image_loader(dataset: ImageDataset, batch_size: int, num_workers: int) -> torch.utils.data.DataLoader:

@@ -15,6 +15,10 @@ import torch
 
 from mis.tasks import Tasks
 
+# A Gram entry (a D-dim dot product, compute-bound) costs about 1/37 of gathering one D-dim
+# embedding row for a task (memory-bound), as measured on CPU by benchmarks/scoring.py.
+GRAM_ENTRIES_PER_SLOT = 37
+
 
 @dataclass
 class Scores:
@@ -26,15 +30,17 @@ class Scores:
 def task_margins(embeddings: torch.Tensor, tasks: Tasks, max_gram_images: int = 16384, max_bytes: int = 256 << 20) -> torch.Tensor:
     """Δ for every (unit, task): (units, N). ``embeddings`` are unit-norm rows indexed by image.
 
-    When the images the tasks use are few enough, their similarity (Gram) matrix is computed once
-    and Δ is a gather of its entries; otherwise mean reference embeddings come from
+    When the images the tasks use are few, and shared by enough tasks that a similarity (Gram)
+    matrix of them costs less than gathering their embeddings task by task, it is computed once and
+    Δ is a gather of its entries; otherwise mean reference embeddings come from
     ``embedding_bag`` (no (units, N, K, D) intermediate), in chunks of units that keep the
     intermediates under ``max_bytes``, and Δ = (q⁺ − q⁻)·(ē⁺ − ē⁻).
     """
     arrays = [tasks.max_refs, tasks.min_refs, tasks.max_queries, tasks.min_queries]
     used, inverse = np.unique(np.concatenate([a.ravel() for a in arrays]), return_inverse=True)
     device = embeddings.device
-    if len(used) <= max_gram_images:
+    n_slots = sum(a.size for a in arrays)  # image embeddings the gather path reads
+    if len(used) <= max_gram_images and len(used) ** 2 <= GRAM_ENTRIES_PER_SLOT * n_slots:
         local = embeddings[torch.as_tensor(used, device=device)]
         gram = local @ local.T
         sizes = np.cumsum([0] + [a.size for a in arrays])
@@ -63,14 +69,19 @@ def task_margins(embeddings: torch.Tensor, tasks: Tasks, max_gram_images: int = 
     return torch.cat(out)
 
 
-def score_tasks(embeddings: torch.Tensor, tasks: Tasks, alpha: float) -> Scores:
-    """Per-unit MIS and hard accuracy."""
-    margins = task_margins(embeddings, tasks).double()
+def scores_from_margins(margins: torch.Tensor, alpha: float) -> Scores:
+    """Per-unit MIS (mean of σ(α·Δ) over tasks) and hard accuracy (share of tasks with Δ > 0)."""
+    margins = margins.double()
     return Scores(
         mis=torch.sigmoid(alpha * margins).mean(dim=1).cpu().numpy(),
         hard_accuracy=(margins > 0).double().mean(dim=1).cpu().numpy(),
         margins=margins.cpu().numpy(),
     )
+
+
+def score_tasks(embeddings: torch.Tensor, tasks: Tasks, alpha: float) -> Scores:
+    """Per-unit MIS and hard accuracy from unit-norm embeddings."""
+    return scores_from_margins(task_margins(embeddings, tasks), alpha)
 
 
 def normalise(embeddings: torch.Tensor) -> torch.Tensor:

@@ -15,19 +15,22 @@ import numpy as np
 import torch
 
 from mis import __version__
-from mis.activations import channel_counts, extract_extremes
-from mis.datasets import ImageDataset, image_loader
+from mis.activations import StreamSettings, extract_extremes, probe_layers
+from mis.datasets import ImageDataset
+from mis.embedding_cache import EmbeddingCache, image_keys
 from mis.images import manifest_fingerprint
 from mis.layers import layer_table, select_layers
-from mis.models import build_model, eval_transform, select_device, to_device
+from mis.models import build_model, eval_transform, library_of, select_device, to_device
 from mis.results import unit_table
-from mis.scoring import score_tasks
-from mis.similarity import build_embedder, embed_images
+from mis.scoring import scores_from_margins, task_margins
+from mis.similarity import build_embedder, build_pairwise, embed_images, pairwise_task_margins
+from mis.similarity.embedding import PAIRWISE_BACKENDS
 from mis.storage import read_arrays, read_table, write_arrays, write_json, write_table
-from mis.tasks import read_tasks
+from mis.tasks import read_tasks, rows_of
 
 log = logging.getLogger(__name__)
 PathLike = str | os.PathLike
+EMBED_BLOCK = 4096  # images per cache shard: a killed run loses at most this many embeddings
 
 
 def extract_activations(
@@ -37,40 +40,61 @@ def extract_activations(
     images_root: PathLike,
     manifest_path: PathLike,
     k: int,
+    n_near: int,
     device: str,
     threads: int,
     extremes_path: PathLike,
     layers_path: PathLike,
     meta_path: PathLike,
 ) -> None:
-    """Top-k and bottom-k images per unit over the whole image set, for every layer of interest."""
+    """Top-k and bottom-k images per unit over the whole image set, for every layer of interest, and
+    the ``n_near`` images closest to each configured activation quantile (harder query conditions).
+    A killed run resumes from ``<extremes_path>.checkpoint``."""
     torch.set_num_threads(threads)
     dev = select_device(device)
-    model = to_device(build_model(model_spec["architecture"], model_spec["weights"]), dev)
+    model = to_device(build_model(model_spec), dev)
     layers = select_layers(model, extraction["layer_types"], extraction["include"], extraction["exclude"])
-    transform, input_size = eval_transform(model)
-    counts = channel_counts(model, layers, input_size, dev)
+    transform, input_size = eval_transform(model, library_of(model_spec))
+    layers, counts = probe_layers(model, layers, input_size, dev)
     table = layer_table(layers, counts)
     manifest = read_table(manifest_path)
-    loader = image_loader(
-        ImageDataset(images_root, manifest["path"], transform, input_size), extraction["batch_size"], extraction["num_workers"]
+    dataset = ImageDataset(images_root, manifest["path"], transform, input_size)
+    settings = StreamSettings(
+        k=k,
+        batch_size=extraction["batch_size"],
+        num_workers=extraction["num_workers"],
+        levels=tuple(extraction["query_quantiles"]),
+        n_near=n_near,
+        quantile_sample=extraction["quantile_sample"],
+        checkpoint_every=extraction["checkpoint_every"],
     )
+    signature = {
+        "model": model_spec,
+        "dataset": manifest_fingerprint(manifest),
+        "layers": list(table["layer"]),
+        "settings": {"k": k, "levels": settings.levels, "n_near": n_near, "sample": settings.quantile_sample},
+    }
     log.info("%s: %d layers, %d units, %d images on %s", model_name, len(layers), sum(counts), len(manifest), dev)
-    extremes = extract_extremes(model, layers, loader, k, sum(counts), dev, progress_total=len(loader))
+    extremes = extract_extremes(model, layers, dataset, sum(counts), dev, settings, f"{extremes_path}.checkpoint", signature)
     write_arrays(
         extremes_path,
         top_idx=extremes.top_idx.T,
         top_val=extremes.top_val.T,
         bottom_idx=extremes.bottom_idx.T,
         bottom_val=extremes.bottom_val.T,
+        quantile_probs=extremes.quantile_probs,
+        quantile_val=extremes.quantile_val.T,
+        near_idx=extremes.near_idx.transpose(2, 0, 1),
     )
     write_table(table, layers_path)
     write_json(
         meta_path,
         {
             "model": model_name,
+            "library": library_of(model_spec),
             "architecture": model_spec["architecture"],
             "weights": model_spec["weights"],
+            "layers": list(table["layer"]),
             "dataset_fingerprint": manifest_fingerprint(manifest),
             "n_images": extremes.n_images,
             "n_skipped": extremes.n_skipped,
@@ -84,32 +108,66 @@ def extract_activations(
 
 
 def embed_image_set(
-    similarity: dict[str, Any], images_root: PathLike, manifest_path: PathLike, device: str, threads: int, embeddings_path: PathLike
+    similarity: dict[str, Any],
+    images_root: PathLike,
+    manifest_path: PathLike,
+    tasks_paths: list[PathLike],
+    device: str,
+    threads: int,
+    cache_dir: PathLike,
+    embeddings_path: PathLike,
+    report_path: PathLike,
 ) -> None:
-    """Embed every image of the manifest once with the configured similarity backend."""
+    """Embeddings of every image that some model's tasks use: each taken from the on-disk cache or
+    embedded once (and cached) with the configured similarity backend."""
     torch.set_num_threads(threads)
-    embedder = build_embedder(similarity, select_device(device))
     manifest = read_table(manifest_path)
-    embeddings, readable = embed_images(embedder, images_root, list(manifest["path"]), similarity["batch_size"], similarity["num_workers"])
-    write_arrays(embeddings_path, embeddings=embeddings, readable=readable)
+    needed = np.unique(np.concatenate([a.ravel() for p in tasks_paths for a in read_arrays(p).values()]))
+    keys = list(image_keys(manifest["path"].to_numpy()[needed], manifest["bytes"].to_numpy()[needed]))
+    cache = EmbeddingCache(cache_dir)
+    embedder = None
+
+    def embed(positions: list[int]) -> np.ndarray:
+        nonlocal embedder
+        embedder = embedder or build_embedder(similarity, select_device(device))  # only if needed
+        paths = list(manifest["path"].to_numpy()[needed[positions]])
+        return embed_images(embedder, images_root, paths, similarity["batch_size"], similarity["num_workers"])[0]
+
+    n_embedded = cache.fill(keys, embed, block=EMBED_BLOCK)
+    write_arrays(embeddings_path, image=needed, embeddings=cache.get(keys))
+    report = {"similarity": similarity["name"], "requested": len(needed), "embedded": n_embedded, "from_cache": len(needed) - n_embedded}
+    write_json(report_path, report)
+    log.info("%(requested)d images requested: %(embedded)d embedded, %(from_cache)d from the cache", report)
 
 
 def compute_mis(
     model_name: str,
     tasks_path: PathLike,
-    embeddings_path: PathLike,
     extremes_path: PathLike,
     layers_path: PathLike,
+    similarity: dict[str, Any],
+    embeddings_path: PathLike | None,
+    images_root: PathLike,
+    manifest_path: PathLike | None,
     mis: dict[str, Any],
     device: str,
     units_path: PathLike,
 ) -> None:
-    """Per-unit MIS and hard accuracy for one model, as a tidy table."""
+    """Per-unit MIS and hard accuracy for one model, as a tidy table: from the cached embeddings
+    (embedding backends) or by comparing every task's image pairs (pairwise backends)."""
+    dev = select_device(device)
     tasks = read_tasks(tasks_path)
-    embeddings = torch.from_numpy(read_arrays(embeddings_path)["embeddings"]).to(select_device(device))
-    scores = score_tasks(embeddings, tasks, mis["alpha"])
+    if similarity["backend"] in PAIRWISE_BACKENDS:
+        paths = list(read_table(manifest_path)["path"])
+        backend = build_pairwise(similarity, dev)
+        margins = pairwise_task_margins(backend, tasks, images_root, paths, similarity["batch_size"], similarity["num_workers"])
+    else:
+        stored = read_arrays(embeddings_path)
+        embeddings = torch.from_numpy(stored["embeddings"]).to(dev)
+        margins = task_margins(embeddings, rows_of(tasks, stored["image"], embeddings_path))
+    scores = scores_from_margins(margins, mis["alpha"])
     if np.isnan(scores.mis).any():
-        raise ValueError(f"NaN MIS for {model_name}: a task uses an image that could not be embedded ({embeddings_path})")
+        raise ValueError(f"NaN MIS for {model_name}: a task uses an image that could not be read or embedded")
     extremes = read_arrays(extremes_path)
     value_range = extremes["top_val"][:, 0] - extremes["bottom_val"][:, 0]
     table = unit_table(model_name, read_table(layers_path), value_range, scores.mis, scores.hard_accuracy, mis["constant_threshold"])

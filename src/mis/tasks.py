@@ -78,3 +78,18 @@ def write_tasks(model: str, extremes_path: str | os.PathLike, n_tasks: int, n_re
 
 def read_tasks(path: str | os.PathLike) -> Tasks:
     return Tasks(**read_arrays(path))
+
+
+def rows_in(images: np.ndarray, indices: np.ndarray, source: str | os.PathLike) -> np.ndarray:
+    """``indices`` (image indices, any shape) as rows of ``images``, the sorted image indices that
+    an embeddings file holds; an image the file lacks is an error naming the file."""
+    rows = np.minimum(np.searchsorted(images, indices), len(images) - 1)
+    missing = images[rows] != indices
+    if missing.any():
+        raise ValueError(f"{source} lacks embeddings of {int(missing.sum())} images; rerun embed_images")
+    return rows
+
+
+def rows_of(tasks: Tasks, images: np.ndarray, source: str | os.PathLike) -> Tasks:
+    """The tasks with image indices replaced by rows of ``images`` (see ``rows_in``)."""
+    return Tasks(**{name: rows_in(images, array, source) for name, array in vars(tasks).items()})

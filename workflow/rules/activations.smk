@@ -11,6 +11,7 @@ rule extract_activations:
         extraction=config["extraction"],
         images_root=config["images"]["root"],
         k=IMAGES_PER_SIDE,
+        n_near=TASKS["n_tasks"],
         device=config["device"],
     threads: 2
     resources:

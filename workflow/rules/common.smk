@@ -1,12 +1,31 @@
+import hashlib
+import json
+import os
 import re
 
 MODELS = list(config["models"])
+MODEL_LABELS = {name: spec.get("label", name) for name, spec in config["models"].items()}
 SIMILARITY = config["similarity"]["name"]
 TASKS = config["tasks"]
 # Images per side a unit needs: N·(K+1) (references plus queries).
 IMAGES_PER_SIDE = TASKS["n_tasks"] * (TASKS["n_references"] + 1)
 
-ALL_FIGURES = ["figures/fig3.pdf"]
+EMBEDDING_BACKEND = config["similarity"]["backend"] not in ("lpips", "dists")
+# The embedding store of this backend and image root: entries are keyed by paths below the root,
+# and any setting that changes embeddings (backend, variant, weights) selects another store.
+_EMBEDDING_SETTINGS = {k: v for k, v in config["similarity"].items() if k not in ("label", "batch_size", "num_workers")}
+_STORE_KEY = json.dumps([os.path.realpath(config["images"]["root"]), _EMBEDDING_SETTINGS], sort_keys=True)
+EMBEDDING_CACHE = os.path.join(config["embedding_cache"], f"{SIMILARITY}-{hashlib.sha256(_STORE_KEY.encode()).hexdigest()[:12]}")
+
+# The convergence analysis re-scores every unit for n = 1 … N tasks: embedding backends only.
+ALL_FIGURES = ["figures/fig3.pdf"] + (["figures/convergence.pdf"] if EMBEDDING_BACKEND else [])
+
+
+def similarity_inputs(wildcards):
+    """Embedding backends score from the cached embeddings; pairwise ones read the task images."""
+    if EMBEDDING_BACKEND:
+        return {"embeddings": f"results/embeddings/{SIMILARITY}.npz"}
+    return {"manifest": "results/images/manifest.csv"}
 
 
 wildcard_constraints:

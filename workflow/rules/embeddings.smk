@@ -1,13 +1,17 @@
 rule embed_images:
-    """Embed every image once with the similarity backend; every unit and model reuses it."""
+    """Embed every image that some model's tasks use, once per backend: cached images are reused
+    across units, models and runs, and only new ones are embedded."""
     input:
         manifest=rules.prepare_images.output.manifest,
+        tasks=expand(rules.sample_tasks.output.tasks, model=MODELS),
     output:
         embeddings="results/embeddings/{similarity}.npz",
+        report="results/embeddings/{similarity}.json",
     params:
         similarity=config["similarity"],
         images_root=config["images"]["root"],
         device=config["device"],
+        cache_dir=EMBEDDING_CACHE,
     threads: 2
     resources:
         mem_mb=8000,

@@ -6,10 +6,26 @@ rule plot_fig3:
         figure=report("figures/fig3.pdf", category="Figures", caption="../report/fig3.rst"),
     params:
         similarity_label=config["similarity"]["label"],
-        labels={name: spec.get("label", name) for name, spec in config["models"].items()},
+        labels=MODEL_LABELS,
     log:
         "logs/plot_fig3.log",
     conda:
         "../../envs/plots.yaml"
     script:
         "../scripts/plot_fig3.py"
+
+
+rule plot_convergence:
+    """Appendix: convergence of MIS in the number of tasks N."""
+    input:
+        table=rules.analyze_convergence.output.table,
+    output:
+        figure=report("figures/convergence.pdf", category="Figures", caption="../report/convergence.rst"),
+    params:
+        labels=MODEL_LABELS,
+    log:
+        "logs/plot_convergence.log",
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../scripts/plot_convergence.py"

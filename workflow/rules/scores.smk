@@ -1,15 +1,18 @@
 rule compute_mis:
     """Per-unit MIS and hard accuracy (method.md §3) as a tidy table."""
     input:
+        unpack(similarity_inputs),
         tasks=rules.sample_tasks.output.tasks,
-        embeddings=f"results/embeddings/{SIMILARITY}.npz",
         extremes=rules.extract_activations.output.extremes,
         layers=rules.extract_activations.output.layers,
     output:
         units="results/mis/{model}/units.parquet",
     params:
+        similarity=config["similarity"],
+        images_root=config["images"]["root"],
         mis=config["mis"],
         device=config["device"],
+    threads: 2
     log:
         "logs/compute_mis/{model}.log",
     conda:
@@ -30,3 +33,25 @@ rule summarize_models:
         "../../envs/analysis.yaml"
     script:
         "../scripts/summarize_models.py"
+
+
+rule analyze_convergence:
+    """Appendix: mean |MIS(n) − MIS(N)| over units for n = 1 … N tasks, in both sampling scenarios."""
+    input:
+        extremes=expand(rules.extract_activations.output.extremes, model=MODELS),
+        units=expand(rules.compute_mis.output.units, model=MODELS),
+        embeddings=f"results/embeddings/{SIMILARITY}.npz",
+    output:
+        table="results/mis/convergence.csv",
+    params:
+        models=MODELS,
+        n_tasks=TASKS["n_tasks"],
+        n_references=TASKS["n_references"],
+        alpha=config["mis"]["alpha"],
+        seed=config["seed"],
+    log:
+        "logs/analyze_convergence.log",
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/analyze_convergence.py"

@@ -7,9 +7,12 @@ log_to(snakemake.log[0])
 compute_mis(
     model_name=snakemake.wildcards.model,
     tasks_path=snakemake.input.tasks,
-    embeddings_path=snakemake.input.embeddings,
     extremes_path=snakemake.input.extremes,
     layers_path=snakemake.input.layers,
+    similarity=snakemake.params.similarity,
+    embeddings_path=snakemake.input.get("embeddings"),
+    images_root=snakemake.params.images_root,
+    manifest_path=snakemake.input.get("manifest"),
     mis=snakemake.params.mis,
     device=snakemake.params.device,
     units_path=snakemake.output.units,

