@@ -9,6 +9,7 @@ import yaml
 
 from conftest import REPO, SCHEMA
 from mis.config import ConfigError, load_config, validate_config
+from mis.zoo import timm_sweep
 
 
 def default_config() -> dict:
@@ -45,3 +46,19 @@ def test_invalid_config_names_the_key(edit, key: str) -> None:
 def test_missing_config_file(tmp_path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.yaml", SCHEMA)
+
+
+def test_paper_config_is_the_papers_setting() -> None:
+    config = load_config(REPO / "config" / "paper.yaml", SCHEMA)
+    assert config["tasks"] == {"n_tasks": 20, "n_references": 9}
+    assert config["similarity"]["backend"] == "dreamsim" and config["similarity"]["variant"] == "ensemble"
+    assert sorted(config["models"]) == sorted(config["highlight_models"])  # the 9 IMI models
+    assert len(config["models"]) == 9
+
+
+def test_sweep_lists_one_imagenet_model_per_timm_architecture() -> None:
+    sweep = timm_sweep("resnet*")
+    architectures = [name.split(".")[0] for name in sweep]
+    assert len(architectures) == len(set(architectures)) > 20
+    assert "resnet50.a1_in1k" in sweep and all("in1k" in name for name in sweep)
+    assert sweep["resnet50.a1_in1k"] == {"library": "timm", "architecture": "resnet50.a1_in1k", "weights": {"source": "hub"}}

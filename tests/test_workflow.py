@@ -54,7 +54,7 @@ def finished_run(tmp_path_factory) -> Path:
 
 
 def test_figure_and_tables(finished_run: Path) -> None:
-    for name in ("fig3.pdf", "convergence.pdf"):
+    for name in ("fig3.pdf", "fig4.pdf", "fig5.pdf", "fig6.pdf", "constant_units.pdf", "example_units.pdf", "convergence.pdf"):
         figure = finished_run / "figures" / name
         assert figure.read_bytes().startswith(b"%PDF") and figure.stat().st_size > 5000, name
     summary = pd.read_csv(finished_run / "results" / "mis" / "models.csv")
@@ -73,6 +73,16 @@ def test_figure_and_tables(finished_run: Path) -> None:
     assert row["p05_mis"] < row["mean_mis"] < row["p95_mis"]
     # the trained model's units are more interpretable than a random network's
     assert row["mean_mis"] > summary.set_index("model").loc["resnet18-untrained", "mean_mis"]
+    analysis = finished_run / "results" / "analysis"
+    fig4 = pd.read_csv(analysis / "fig4.csv").set_index("model")
+    assert fig4.loc["mobilenetv2_100", "top1"] == 71.878 and fig4["density"].all()
+    fig5 = pd.read_csv(analysis / "fig5.csv")
+    assert set(fig5["layer_type"]) == {"conv", "batchnorm", "linear"} and len(fig5) == 2 * 3
+    assert pd.read_csv(analysis / "fig5_conover_holm.csv").set_index("layer_type").shape == (3, 3)
+    fig6 = pd.read_csv(analysis / "fig6.csv")
+    assert len(fig6) == len(layers) + len(pd.read_csv(finished_run / "results" / "activations" / "resnet18-untrained" / "layers.csv"))
+    assert fig6["relative_depth"].between(0, 1).all() and fig6["relative_width"].between(0, 1).all()
+    assert len(pd.read_csv(analysis / "example_units.csv")) == 4
     convergence = pd.read_csv(finished_run / "results" / "mis" / "convergence.csv")
     assert sorted(set(convergence["n_tasks"])) == [1, 2, 3] and len(convergence) == 2 * 2 * 3
     assert (convergence.loc[convergence["n_tasks"] == 3, "mean_abs_diff"] == 0).all()

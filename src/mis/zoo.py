@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import timm
+
 
 def _spec(library: str, architecture: str, **weights: str) -> dict[str, Any]:
     return {"library": library, "architecture": architecture, "weights": weights}
@@ -51,3 +53,19 @@ IMI_MODELS: dict[str, dict[str, Any]] = {
     # million LAION samples (laion400m_*), but the listed accuracy is this model's.
     "clip-vit_b32": _spec("open_clip", "ViT-B-32", source="hub", tag="laion2b_s34b_b79k"),
 }
+
+
+def timm_sweep(include: str = "*", exclude: tuple[str, ...] = ()) -> dict[str, dict]:
+    """Model specs for a large-scale sweep: every timm architecture matching ``include`` (minus
+    ``exclude`` patterns) whose default pretrained weights classify ImageNet-1k (a 1000-class head
+    trained or fine-tuned on in1k), one per architecture, by its tagged timm name. The list is fixed
+    by the pinned timm version."""
+    specs = {}
+    for architecture in timm.list_models(include, exclude_filters=list(exclude)):
+        cfg = timm.models.get_pretrained_cfg(architecture)  # the default (first listed) weights
+        has_weights = cfg is not None and (cfg.hf_hub_id or cfg.url)
+        if not has_weights or cfg.num_classes != 1000 or "in1k" not in (cfg.tag or ""):
+            continue
+        name = f"{architecture}.{cfg.tag}"
+        specs[name] = {"library": "timm", "architecture": name, "weights": {"source": "hub"}}
+    return specs

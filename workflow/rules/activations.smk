@@ -7,7 +7,7 @@ rule extract_activations:
         layers="results/activations/{model}/layers.csv",
         meta="results/activations/{model}/meta.json",
     params:
-        model_spec=lambda wc: config["models"][wc.model],
+        model_spec=lambda wc: MODEL_SPECS[wc.model],
         extraction=config["extraction"],
         images_root=config["images"]["root"],
         k=IMAGES_PER_SIDE,

@@ -3,8 +3,13 @@ import json
 import os
 import re
 
-MODELS = list(config["models"])
-MODEL_LABELS = {name: spec.get("label", name) for name, spec in config["models"].items()}
+MODEL_SPECS = dict(config["models"])
+if "sweep" in config:  # the large-scale sweep: timm's pretrained ImageNet-1k models
+    from mis.zoo import timm_sweep
+
+    MODEL_SPECS.update(timm_sweep(config["sweep"]["include"], tuple(config["sweep"]["exclude"])))
+MODELS = list(MODEL_SPECS)
+MODEL_LABELS = {name: spec.get("label", name) for name, spec in MODEL_SPECS.items()}
 SIMILARITY = config["similarity"]["name"]
 TASKS = config["tasks"]
 # Images per side a unit needs: N·(K+1) (references plus queries).
@@ -18,7 +23,14 @@ _STORE_KEY = json.dumps([os.path.realpath(config["images"]["root"]), _EMBEDDING_
 EMBEDDING_CACHE = os.path.join(config["embedding_cache"], f"{SIMILARITY}-{hashlib.sha256(_STORE_KEY.encode()).hexdigest()[:12]}")
 
 # The convergence analysis re-scores every unit for n = 1 … N tasks: embedding backends only.
-ALL_FIGURES = ["figures/fig3.pdf"] + (["figures/convergence.pdf"] if EMBEDDING_BACKEND else [])
+ALL_FIGURES = [
+    "figures/fig3.pdf",
+    "figures/fig4.pdf",
+    "figures/fig5.pdf",
+    "figures/fig6.pdf",
+    "figures/constant_units.pdf",
+    "figures/example_units.pdf",
+] + (["figures/convergence.pdf"] if EMBEDDING_BACKEND else [])
 
 
 def similarity_inputs(wildcards):

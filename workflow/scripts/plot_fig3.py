@@ -10,4 +10,5 @@ plot_model_ranking(
     snakemake.output.figure,
     similarity_label=snakemake.params.similarity_label,
     labels=snakemake.params.labels,
+    highlight=snakemake.params.highlight,
 )

@@ -12,10 +12,17 @@ from mis.figures.style import CHANCE, plt, save_pdf
 MAX_TICK_LABELS = 40
 
 
-def plot_model_ranking(summary: pd.DataFrame, path: str | os.PathLike, similarity_label: str, labels: dict[str, str] | None = None) -> None:
+def plot_model_ranking(
+    summary: pd.DataFrame,
+    path: str | os.PathLike,
+    similarity_label: str,
+    labels: dict[str, str] | None = None,
+    highlight: list[str] | None = None,
+) -> None:
     """``summary``: one row per model with mean_mis, p05_mis, p95_mis and n_units; ``labels`` maps
-    model names to display names. Few models get labelled points with 5–95 % bars; many models
-    (the paper's 835) a line with a shaded band."""
+    model names to display names; ``highlight`` models (the IMI models in the paper) are marked in
+    red. Few models get labelled points with 5–95 % bars; many models (the paper's 835) a line with
+    a shaded band."""
     labels = labels or {}
     data = summary.sort_values("mean_mis", ignore_index=True)
     x = np.arange(len(data))
@@ -31,6 +38,9 @@ def plot_model_ranking(summary: pd.DataFrame, path: str | os.PathLike, similarit
     else:
         ax.fill_between(x, data["p05_mis"], data["p95_mis"], alpha=0.3, color="C0", linewidth=0, label=band)
         ax.plot(x, data["mean_mis"], color="C0", linewidth=1.2, label="average per-unit MIS")
+    marked = data["model"].isin(highlight or [])
+    if marked.any():
+        ax.scatter(x[marked], data.loc[marked, "mean_mis"], color="C3", s=25, zorder=4, label=f"highlighted ({int(marked.sum())}, e.g. IMI models)")
     ax.axhline(CHANCE, color="grey", linestyle=":", linewidth=1, label="chance (0.5)")
     ax.set_xlabel(f"model, sorted by average MIS ({len(data)} models; n = non-constant units)")
     ax.set_ylabel("machine interpretability score")

@@ -1,0 +1,101 @@
+"""Appendix figures: the constant-unit ratio per model, and example units (their most and least
+activating images) for the highest- and lowest-MIS units."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from torchvision import transforms
+
+from mis.analysis import read_units
+from mis.datasets import ImageDataset
+from mis.figures.style import plt, save_pdf
+from mis.storage import read_arrays, read_table, write_table
+
+THUMBNAIL = 96
+
+
+def plot_constant_ratio(summary: pd.DataFrame, path: str | os.PathLike, labels: dict[str, str] | None = None) -> None:
+    """Share of constant units (max − min activation < threshold) per model, models sorted."""
+    labels = labels or {}
+    data = summary.sort_values("constant_ratio", ignore_index=True)
+    fig, ax = plt.subplots(figsize=(max(4.5, 0.5 * len(data) + 3), 3.2))
+    ax.bar(range(len(data)), data["constant_ratio"] * 100, color="C0")
+    ticks = [f"{labels.get(m, m)}\n({c:,} of {c + n:,})" for m, c, n in zip(data["model"], data["n_constant"], data["n_units"])]
+    ax.set_xticks(range(len(data)), ticks, rotation=30, ha="right", fontsize=7)
+    ax.set_ylabel("constant units (%)")
+    ax.set_xlabel(f"model ({len(data)} models; constant of all units)")
+    ax.set_title("Constant units per model (max − min activation over the dataset < 1e-8)", fontsize=9)
+    save_pdf(fig, path)
+
+
+def example_units(units: pd.DataFrame) -> pd.DataFrame:
+    """The highest- and lowest-MIS non-constant unit of each model, with their row in the model's
+    unit order (the row of the extremes arrays)."""
+    rows = []
+    for _, group in units.groupby("model", sort=False):
+        group = group.reset_index(drop=True)  # row = position in the model's unit order
+        live = group[~group["constant"]]
+        for rank, row in (("highest", live["mis"].idxmax()), ("lowest", live["mis"].idxmin())):
+            rows.append({"rank": rank, "row": row, **group.loc[row, ["model", "layer", "unit", "mis", "hard_accuracy"]].to_dict()})
+    return pd.DataFrame(rows)
+
+
+def plot_example_units(
+    examples: pd.DataFrame,
+    top_idx: dict[str, np.ndarray],
+    bottom_idx: dict[str, np.ndarray],
+    images_root: str | os.PathLike,
+    paths: Sequence[str],
+    path: str | os.PathLike,
+    n_images: int = 5,
+) -> None:
+    """One row per example unit: its ``n_images`` most activating images, then its least activating."""
+    thumbnail = transforms.Compose([transforms.Resize(THUMBNAIL), transforms.CenterCrop(THUMBNAIL), transforms.ToTensor()])
+    dataset = ImageDataset(images_root, paths, thumbnail, (3, THUMBNAIL, THUMBNAIL))
+    fig, axes = plt.subplots(len(examples), 2 * n_images, figsize=(2 * n_images * 0.9, len(examples) * 1.1), squeeze=False)
+    for r, example in enumerate(examples.itertuples()):
+        shown = list(top_idx[example.model][example.row, :n_images]) + list(bottom_idx[example.model][example.row, :n_images])
+        for c, image_index in enumerate(shown):
+            ax = axes[r, c]
+            ax.imshow(dataset[int(image_index)][0].permute(1, 2, 0).numpy())
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(True)
+                spine.set_color("C2" if c < n_images else "C3")
+        axes[r, 0].set_ylabel(f"{example.model}\n{example.layer}:{example.unit}\nMIS {example.mis:.2f} ({example.rank})", fontsize=5, rotation=0, ha="right", va="center")
+    axes[0, 0].set_title(f"most activating (left {n_images})", fontsize=7, loc="left")
+    axes[0, n_images].set_title(f"least activating (right {n_images})", fontsize=7, loc="left")
+    save_pdf(fig, path)
+
+
+def make_constant_ratio(summary_path: str, figure_path: str, labels: dict[str, str] | None = None) -> None:
+    """The table behind it is the model summary itself (n_constant, constant_ratio)."""
+    plot_constant_ratio(read_table(summary_path), figure_path, labels)
+
+
+def make_example_units(
+    models: list[str],
+    units_paths: list[str],
+    extremes_paths: list[str],
+    manifest_path: str,
+    images_root: str,
+    table_path: str,
+    figure_path: str,
+) -> pd.DataFrame:
+    examples = example_units(read_units(units_paths))
+    extremes = {m: read_arrays(p) for m, p in zip(models, extremes_paths)}
+    write_table(examples, table_path)
+    plot_example_units(
+        examples,
+        {m: e["top_idx"] for m, e in extremes.items()},
+        {m: e["bottom_idx"] for m, e in extremes.items()},
+        images_root,
+        list(read_table(manifest_path)["path"]),
+        figure_path,
+    )
+    return examples

@@ -1,0 +1,43 @@
+"""Fig. 6: MIS vs a layer's relative depth and relative width, per layer type."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from mis.analysis import layer_means, read_units
+from mis.figures.style import plt, save_pdf
+from mis.storage import write_table
+
+N_BINS = 10
+
+
+def plot_depth_and_width(layers: pd.DataFrame, path: str | os.PathLike) -> None:
+    """``layers``: mean MIS per (model, layer) with layer_type, relative_depth and relative_width.
+    Points are layers; lines are the mean over layers in 10 equal bins of the x axis."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+    edges = np.linspace(0, 1, N_BINS + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    for ax, column, label in zip(axes, ("relative_depth", "relative_width"), ("relative depth", "relative width")):
+        for i, (layer_type, rows) in enumerate(layers.groupby("layer_type", sort=True)):
+            ax.scatter(rows[column], rows["mis"], s=6, alpha=0.35, color=f"C{i}")
+            bins = np.clip(np.digitize(rows[column], edges) - 1, 0, N_BINS - 1)
+            means = rows.groupby(bins)["mis"].mean()
+            ax.plot(centres[means.index], means.to_numpy(), color=f"C{i}", linewidth=1.5, marker="o", markersize=3, label=f"{layer_type} (n={len(rows)} layers)")
+        ax.set_xlabel(f"{label} of the layer (0–1)")
+        ax.set_xlim(-0.02, 1.02)
+    axes[0].set_ylabel("mean per-unit MIS of the layer")
+    axes[0].set_title("(A) MIS vs relative depth", fontsize=9)
+    axes[1].set_title("(B) MIS vs relative width", fontsize=9)
+    axes[1].legend(fontsize=7, frameon=False)
+    fig.suptitle(f"{layers['model'].nunique()} models; lines: mean over layers in {N_BINS} bins", fontsize=9)
+    save_pdf(fig, path)
+
+
+def make_fig6(units_paths: list[str], table_path: str, figure_path: str) -> pd.DataFrame:
+    layers = layer_means(read_units(units_paths))
+    write_table(layers, table_path)
+    plot_depth_and_width(layers, figure_path)
+    return layers

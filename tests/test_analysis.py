@@ -1,0 +1,96 @@
+"""Tables behind Figs. 4–6 and the appendix, on hand-made unit tables; the figures are written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import REPO
+from mis.analysis import conover_holm, correlation, layer_means, layer_type_means, spread_models, with_accuracy
+from mis.figures.appendix import example_units, plot_constant_ratio
+from mis.figures.fig5 import plot_layer_types
+from mis.figures.fig6 import plot_depth_and_width
+
+
+def units_table(models: int = 6, seed: int = 0) -> pd.DataFrame:
+    """Per model: conv layers score ~0.9, batchnorm ~0.6; one constant unit per model."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for m in range(models):
+        for layer, layer_type, depth, width, level in (("c1", "conv", 0.0, 0.5, 0.9), ("b1", "batchnorm", 1.0, 1.0, 0.6)):
+            for unit in range(4):
+                rows.append((f"m{m}", layer, layer_type, unit, level + rng.normal(0, 0.01), 1.0, False, depth, width))
+        rows.append((f"m{m}", "b1", "batchnorm", 4, 0.0, 0.0, True, 1.0, 1.0))
+    columns = ["model", "layer", "layer_type", "unit", "mis", "hard_accuracy", "constant", "relative_depth", "relative_width"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def test_layer_tables_exclude_constant_units() -> None:
+    units = units_table()
+    layers = layer_means(units)
+    assert len(layers) == 12 and set(layers["n_units"]) == {4}
+    m0 = units[(units["model"] == "m0") & (units["layer"] == "c1")]["mis"].mean()
+    assert layers.set_index(["model", "layer"]).loc[("m0", "c1"), "mis"] == pytest.approx(m0)
+    means = layer_type_means(units)
+    assert list(means["layer_type"].cat.categories) == ["conv", "batchnorm"]
+    assert means.groupby("layer_type", observed=True)["mis"].mean().round(1).to_dict() == {"conv": 0.9, "batchnorm": 0.6}
+
+
+def test_conover_separates_clearly_different_layer_types() -> None:
+    pvalues = conover_holm(layer_type_means(units_table(models=8)))
+    assert list(pvalues.index) == ["conv", "batchnorm"] == list(pvalues.columns)
+    assert pvalues.loc["conv", "batchnorm"] == pvalues.loc["batchnorm", "conv"] < 0.01
+    assert pvalues.loc["conv", "conv"] == 1
+
+
+def test_correlation_and_its_bootstrap_interval() -> None:
+    x = np.arange(10.0)
+    corr = correlation(x, 2 * x + 1, n_bootstrap=200, seed=1)
+    assert corr.n == 10 and corr.pearson == pytest.approx(1) and corr.spearman == pytest.approx(1)
+    assert corr.spearman_ci == pytest.approx((1, 1))
+    noisy = correlation(x, -x + np.random.default_rng(0).normal(0, 3, 10), n_bootstrap=200, seed=1)
+    assert noisy.pearson_ci[0] <= noisy.pearson <= noisy.pearson_ci[1] < 0.5
+    assert correlation(x, -x + np.random.default_rng(0).normal(0, 3, 10), n_bootstrap=200, seed=1) == noisy
+    with pytest.raises(ValueError, match="at least 3"):
+        correlation(x[:2], x[:2])
+
+
+def test_accuracy_join_and_density_models() -> None:
+    summary = pd.DataFrame({"model": ["a", "b", "c", "d"], "mean_mis": [0.7, 0.8, 0.6, 0.9], "p05_mis": [0.5, 0.7, 0.2, 0.85], "p95_mis": [0.9, 0.9, 0.95, 0.95]})
+    accuracy = pd.DataFrame({"model": ["a", "b", "z"], "top1": [70.0, np.nan, 80.0], "source": ["x", "y", "z"]})
+    assert list(with_accuracy(summary, accuracy)["model"]) == ["a"]
+    assert spread_models(summary, 2) == ["d", "c"]  # narrowest and widest 5–95 % spread
+    assert sorted(spread_models(summary, 10)) == ["a", "b", "c", "d"]
+
+
+def test_shipped_accuracy_table_states_a_source_for_every_row() -> None:
+    table = pd.read_csv(REPO / "resources" / "imagenet_top1.csv")
+    assert table["source"].notna().all() and table["model"].is_unique
+    listed = table.dropna(subset=["top1"])
+    assert listed["top1"].between(0, 100).all()
+    assert listed.set_index("model").loc["mobilenetv2_100", "top1"] == 71.878
+
+
+def test_example_units_are_each_models_extremes() -> None:
+    units = units_table(models=2)
+    examples = example_units(units)
+    assert list(examples["rank"]) == ["highest", "lowest"] * 2
+    for example in examples.itertuples():
+        model_units = units[units["model"] == example.model].reset_index(drop=True)
+        assert model_units.loc[example.row, "mis"] == example.mis and not model_units.loc[example.row, "constant"]
+        live = model_units[~model_units["constant"]]["mis"]
+        assert example.mis == (live.max() if example.rank == "highest" else live.min())
+
+
+def test_figures_are_written(tmp_path: Path) -> None:
+    units = units_table()
+    means = layer_type_means(units)
+    plot_layer_types(means, conover_holm(means), tmp_path / "fig5.pdf")
+    plot_depth_and_width(layer_means(units), tmp_path / "fig6.pdf")
+    summary = pd.DataFrame({"model": ["a", "b"], "constant_ratio": [0.1, 0.0], "n_constant": [1, 0], "n_units": [9, 10]})
+    plot_constant_ratio(summary, tmp_path / "constant.pdf")
+    for name in ("fig5.pdf", "fig6.pdf", "constant.pdf"):
+        assert (tmp_path / name).read_bytes().startswith(b"%PDF") and (tmp_path / name).stat().st_size > 3000
