@@ -28,6 +28,7 @@ include: "workflow/rules/tasks.smk"
 include: "workflow/rules/embeddings.smk"
 include: "workflow/rules/scores.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/imi.smk"
 
 
 rule all:

@@ -10,7 +10,8 @@ import pytest
 
 from conftest import REPO
 from mis.analysis import conover_holm, correlation, layer_means, layer_type_means, spread_models, with_accuracy
-from mis.figures.appendix import example_units, plot_constant_ratio
+from mis.figures.constant_units import plot_constant_ratio
+from mis.figures.example_units import example_units
 from mis.figures.fig5 import plot_layer_types
 from mis.figures.fig6 import plot_depth_and_width
 

@@ -31,6 +31,9 @@ ALL_FIGURES = [
     "figures/constant_units.pdf",
     "figures/example_units.pdf",
 ] + (["figures/convergence.pdf"] if EMBEDDING_BACKEND else [])
+# The IMI validation (Fig. 2) and the units of the interventional study: with an `imi` config block only.
+if "imi" in config:
+    ALL_FIGURES += ["figures/fig2.pdf", "results/imi/extreme_units.csv"]
 
 
 def similarity_inputs(wildcards):

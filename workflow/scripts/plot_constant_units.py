@@ -1,6 +1,6 @@
 """Snakemake adapter: appendix figure of constant units."""
 
-from mis.figures.appendix import make_constant_ratio
+from mis.figures.constant_units import make_constant_ratio
 from mis.runlog import log_to
 
 log_to(snakemake.log[0])

@@ -1,6 +1,6 @@
 """Snakemake adapter: appendix figure of example units."""
 
-from mis.figures.appendix import make_example_units
+from mis.figures.example_units import make_example_units
 from mis.runlog import log_to
 
 log_to(snakemake.log[0])

@@ -1,5 +1,5 @@
-"""Appendix figures: the constant-unit ratio per model, and example units (their most and least
-activating images) for the highest- and lowest-MIS units."""
+"""Appendix figure: example units, the most and least activating images of each model's highest-
+and lowest-MIS units."""
 
 from __future__ import annotations
 
@@ -16,20 +16,6 @@ from mis.figures.style import plt, save_pdf
 from mis.storage import read_arrays, read_table, write_table
 
 THUMBNAIL = 96
-
-
-def plot_constant_ratio(summary: pd.DataFrame, path: str | os.PathLike, labels: dict[str, str] | None = None) -> None:
-    """Share of constant units (max − min activation < threshold) per model, models sorted."""
-    labels = labels or {}
-    data = summary.sort_values("constant_ratio", ignore_index=True)
-    fig, ax = plt.subplots(figsize=(max(4.5, 0.5 * len(data) + 3), 3.2))
-    ax.bar(range(len(data)), data["constant_ratio"] * 100, color="C0")
-    ticks = [f"{labels.get(m, m)}\n({c:,} of {c + n:,})" for m, c, n in zip(data["model"], data["n_constant"], data["n_units"])]
-    ax.set_xticks(range(len(data)), ticks, rotation=30, ha="right", fontsize=7)
-    ax.set_ylabel("constant units (%)")
-    ax.set_xlabel(f"model ({len(data)} models; constant of all units)")
-    ax.set_title("Constant units per model (max − min activation over the dataset < 1e-8)", fontsize=9)
-    save_pdf(fig, path)
 
 
 def example_units(units: pd.DataFrame) -> pd.DataFrame:
@@ -71,11 +57,6 @@ def plot_example_units(
     axes[0, 0].set_title(f"most activating (left {n_images})", fontsize=7, loc="left")
     axes[0, n_images].set_title(f"least activating (right {n_images})", fontsize=7, loc="left")
     save_pdf(fig, path)
-
-
-def make_constant_ratio(summary_path: str, figure_path: str, labels: dict[str, str] | None = None) -> None:
-    """The table behind it is the model summary itself (n_constant, constant_ratio)."""
-    plot_constant_ratio(read_table(summary_path), figure_path, labels)
 
 
 def make_example_units(

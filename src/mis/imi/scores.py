@@ -1,0 +1,100 @@
+"""MIS of the IMI units from the stimuli humans saw, with the configured similarity backend.
+
+The task margins Δ are stored per (unit, task) so that α can be fitted afterwards without
+recomputing any similarity; the MIS at the configured ``mis.alpha`` is written beside them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mis.imi.stimuli import UnitStimuli, parse_stimuli, stimulus_tasks, unit_frame_keys
+from mis.models import select_device
+from mis.scoring import scores_from_margins, task_margins
+from mis.similarity import build_embedder, build_pairwise, embed_images, pairwise_task_margins
+from mis.similarity.embedding import PAIRWISE_BACKENDS
+from mis.storage import write_table
+
+log = logging.getLogger(__name__)
+
+
+def stimulus_margins(
+    units: list[UnitStimuli], root: str | Path, similarity: dict[str, Any], device: torch.device
+) -> list[np.ndarray]:
+    """Δ of every task of every unit (one array of N values per unit, in ``units`` order).
+    Embedding backends embed each stimulus image once; pairwise backends compare every pair."""
+    paths, groups = stimulus_tasks(units)
+    log.info("%d units, %d stimulus images, similarity backend %s", len(units), len(paths), similarity["backend"])
+    batch_size, workers = similarity["batch_size"], similarity["num_workers"]
+    if similarity["backend"] in PAIRWISE_BACKENDS:
+        backend = build_pairwise(similarity, device)
+
+        def margins_of(tasks):
+            return pairwise_task_margins(backend, tasks, root, paths, batch_size, workers)
+    else:
+        embedder = build_embedder(similarity, device)
+        embeddings, readable = embed_images(embedder, str(root), paths, batch_size, workers)
+        if not readable.all():
+            bad = [paths[i] for i in np.flatnonzero(~readable)]
+            raise ValueError(f"{len(bad)} stimulus images below {root} could not be read, e.g. {bad[:5]}")
+        embeddings = torch.from_numpy(embeddings).to(device)
+
+        def margins_of(tasks):
+            return task_margins(embeddings, tasks)
+
+    margins: list[np.ndarray] = [np.empty(0)] * len(units)
+    for positions, tasks in groups:
+        for position, row in zip(positions, margins_of(tasks).double().cpu().numpy(), strict=True):
+            margins[position] = row
+    nan_units = [units[i].folder for i, row in enumerate(margins) if np.isnan(row).any()]
+    if nan_units:
+        raise ValueError(f"NaN task margins for {len(nan_units)} units (unreadable images), e.g. {nan_units[:5]}")
+    return margins
+
+
+def margins_table(units: list[UnitStimuli], margins: list[np.ndarray]) -> pd.DataFrame:
+    """Long table: one row per (unit, task), task = the trial number of the task folder."""
+    counts = [len(m) for m in margins]
+    keys = {k: np.repeat(v, counts) for k, v in unit_frame_keys(units).items()}
+    tasks = np.concatenate([np.arange(1, n + 1) for n in counts])
+    return pd.DataFrame({**keys, "task": tasks, "margin": np.concatenate(margins)})
+
+
+def units_table(units: list[UnitStimuli], margins: list[np.ndarray], alpha: float) -> pd.DataFrame:
+    """One row per unit: MIS at ``alpha`` and hard accuracy (method.md §3)."""
+    scores = [scores_from_margins(torch.from_numpy(m[None]), alpha) for m in margins]
+    table = pd.DataFrame(unit_frame_keys(units))
+    table["n_tasks"] = [len(m) for m in margins]
+    table["mis"] = [s.mis[0] for s in scores]
+    table["hard_accuracy"] = [s.hard_accuracy[0] for s in scores]
+    table["folder"] = [u.folder for u in units]
+    return table
+
+
+def write_imi_mis(
+    stimuli_dir: str | os.PathLike,
+    pattern: str,
+    conditions: list[str],
+    similarity: dict[str, Any],
+    alpha: float,
+    device: str,
+    threads: int,
+    margins_path: str | os.PathLike,
+    units_path: str | os.PathLike,
+) -> pd.DataFrame:
+    """Task margins and MIS of every IMI unit in ``conditions`` whose stimuli are in ``stimuli_dir``,
+    units sorted by ``UNIT_KEYS``."""
+    torch.set_num_threads(threads)
+    units = parse_stimuli(stimuli_dir, pattern, conditions)
+    margins = stimulus_margins(units, stimuli_dir, similarity, select_device(device))
+    table = units_table(units, margins, alpha)
+    write_table(margins_table(units, margins), margins_path)
+    write_table(table, units_path)
+    return table
