@@ -4,7 +4,7 @@ CORES ?= 2
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint cluster-test clean
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,11 @@ test: install
 
 lint: install
 	$(BIN)/snakemake --lint
+
+# A real single-node SLURM cluster (Debian packages; needs root) runs a reduced config through
+# profiles/slurm; the outputs must equal a local run's. See README "Running on a cluster".
+cluster-test: install
+	bash .ci/slurm/test.sh
 
 clean:
 	rm -rf results/* figures logs .snakemake

@@ -18,6 +18,9 @@ from mis.config import validate_config
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 validate_config(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
 
 
@@ -29,8 +32,10 @@ include: "workflow/rules/embeddings.smk"
 include: "workflow/rules/scores.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/imi.smk"
+include: "workflow/rules/browser.smk"
 
 
 rule all:
     input:
         ALL_FIGURES,
+        rules.build_unit_browser.output.browser,

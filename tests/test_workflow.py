@@ -73,6 +73,7 @@ def test_figure_and_tables(finished_run: Path) -> None:
     assert row["p05_mis"] < row["mean_mis"] < row["p95_mis"]
     # the trained model's units are more interpretable than a random network's
     assert row["mean_mis"] > summary.set_index("model").loc["resnet18-untrained", "mean_mis"]
+    assert (finished_run / "results" / "browser" / "index.html").is_file()
     analysis = finished_run / "results" / "analysis"
     fig4 = pd.read_csv(analysis / "fig4.csv").set_index("model")
     assert fig4.loc["mobilenetv2_100", "top1"] == 71.878 and fig4["density"].all()

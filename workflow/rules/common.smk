@@ -46,3 +46,15 @@ def similarity_inputs(wildcards):
 wildcard_constraints:
     model="|".join(map(re.escape, MODELS)),
     similarity=re.escape(SIMILARITY),
+
+
+# Seconds-long table and plotting jobs: on a cluster, run them on the submitting node.
+localrules:
+    summarize_models,
+    plot_fig3,
+    plot_fig4,
+    plot_fig5,
+    plot_fig6,
+    plot_constant_units,
+    plot_convergence,
+    build_unit_browser,

@@ -26,7 +26,7 @@ rule summarize_models:
     input:
         units=expand(rules.compute_mis.output.units, model=MODELS),
     output:
-        summary="results/mis/models.csv",
+        summary=report("results/mis/models.csv", category="Tables", caption="../report/models.rst"),
     log:
         "logs/summarize_models.log",
     conda:
@@ -49,6 +49,7 @@ rule analyze_convergence:
         n_references=TASKS["n_references"],
         alpha=config["mis"]["alpha"],
         seed=config["seed"],
+    threads: 2
     log:
         "logs/analyze_convergence.log",
     conda:

@@ -1,0 +1,88 @@
+"""Command line: ``python -m mis score`` scores the units of one layer of a model, without Snakemake.
+
+    python -m mis score --model resnet18 --weights random --layer layer3.0.conv1 \\
+        --images path/to/folder --n-tasks 10 --n-refs 5 --out units.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mis.api import DEFAULT_CONFIG, Scoring, score_layer
+from mis.models import WeightsError, build_model, eval_transform
+from mis.storage import write_table
+
+
+def weights_spec(weights: str, seed: int) -> dict[str, Any]:
+    """``random`` (seeded init), ``hub`` (the library's pretrained weights) or a checkpoint path."""
+    if weights == "random":
+        return {"source": "random", "seed": seed}
+    if weights == "hub":
+        return {"source": "hub"}
+    if not Path(weights).is_file():
+        raise FileNotFoundError(f"--weights: expected random, hub or a checkpoint file; no file {weights}")
+    return {"source": "file", "path": weights}
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="python -m mis", description="Machine Interpretability Score without Snakemake.")
+    commands = main.add_subparsers(dest="command", required=True)
+    score = commands.add_parser("score", help="score the units of one layer of a model", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    score.add_argument("--model", required=True, help="architecture name, e.g. resnet18 (timm: name[.pretrained tag])")
+    score.add_argument("--library", default="timm", choices=["timm", "torchvision", "open_clip"])
+    score.add_argument("--weights", default="random", help="random (seeded init), hub (the library's pretrained weights) or a checkpoint file")
+    score.add_argument("--layer", required=True, help="module name of a Conv, Linear or normalisation layer, e.g. layer3.0.conv1")
+    score.add_argument("--images", required=True, type=Path, help="folder of images (flat, class folders or .tar shards)")
+    score.add_argument("--n-tasks", type=int, default=10, help="N, tasks per unit (default 10)")
+    score.add_argument("--n-refs", type=int, default=5, help="K, references per side (default 5)")
+    score.add_argument("--seed", type=int, default=0, help="seed of the tasks and of random weights")
+    score.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="workflow config whose similarity and MIS settings to use")
+    score.add_argument("--batch-size", type=int, default=32)
+    score.add_argument("--num-workers", type=int, default=0)
+    score.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    score.add_argument("--out", required=True, type=Path, help="unit table to write (.csv or .parquet)")
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        units = score(args)
+    except (ValueError, OSError, WeightsError) as error:  # bad input: a message, not a traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    write_table(units, args.out)
+    live = units[~units["constant"]]
+    print(f"{len(units)} units of {args.model} {args.layer}: mean MIS {live['mis'].mean():.3f} over {len(live)} non-constant units; written to {args.out}")
+    return 0
+
+
+def score(args: argparse.Namespace) -> pd.DataFrame:
+    """The unit table the arguments ask for."""
+    spec = {"library": args.library, "architecture": args.model, "weights": weights_spec(args.weights, args.seed)}
+    model = build_model(spec)
+    return score_layer(
+        model,
+        args.layer,
+        args.images,
+        n_tasks=args.n_tasks,
+        n_refs=args.n_refs,
+        seed=args.seed,
+        scoring=Scoring.from_config(args.config),
+        transform=eval_transform(model, args.library),
+        batch_size=args.batch_size,
+        num_workers=args.num_workers,
+        device=args.device,
+        name=args.model,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

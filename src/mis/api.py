@@ -1,0 +1,141 @@
+"""Scoring the units of one layer of one model, without Snakemake: for a researcher's own model.
+
+    from mis.api import score_layer
+    units = score_layer(model, "layer3.0.conv1", "path/to/images", n_tasks=10, n_refs=5)
+
+runs the workflow's stages in memory on any ``nn.Module``: one streamed pass over the images keeps
+each unit's most and least activating images, fair-batches tasks are sampled from them, and the
+similarity of a workflow config (by default the embedded default's, ``config/config.yaml``) scores
+them. ``python -m mis score`` does the same from the command line for a timm, torchvision or
+open_clip model.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from mis.activations import StreamSettings, extract_extremes, probe_layers
+from mis.config import load_config
+from mis.datasets import ImageDataset
+from mis.images import build_manifest
+from mis.layers import LAYER_TYPES, Layer, layer_table, select_layers
+from mis.models import eval_transform, select_device, to_device
+from mis.results import unit_table
+from mis.scoring import scores_from_margins, task_margins
+from mis.similarity import build_embedder, build_pairwise, embed_images, pairwise_task_margins
+from mis.similarity.embedding import PAIRWISE_BACKENDS
+from mis.tasks import Tasks, rows_of, sample_tasks, task_rng
+
+PathLike = str | os.PathLike
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = REPO / "config" / "config.yaml"
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+Transform = tuple[Callable, Sequence[int]]  # image transform and its output size (C, H, W)
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How tasks are scored: the ``similarity`` config section, α, and the constant-unit threshold."""
+
+    similarity: dict[str, Any]
+    alpha: float
+    constant_threshold: float
+
+    @classmethod
+    def from_config(cls, path: PathLike = DEFAULT_CONFIG) -> Scoring:
+        """The settings of a workflow config file, validated and with the schema's defaults, so
+        that a layer scored here is scored exactly as the workflow scores it."""
+        config = load_config(path, SCHEMA)
+        return cls(config["similarity"], config["mis"]["alpha"], config["mis"]["constant_threshold"])
+
+
+def find_layer(model: nn.Module, layer_name: str) -> Layer:
+    """The module named ``layer_name``; the error suggests near names among the scorable ones."""
+    try:
+        return select_layers(model, list(LAYER_TYPES), include=[f"^{re.escape(layer_name)}$"])[0]
+    except ValueError:
+        scorable = [layer.name for layer in select_layers(model, list(LAYER_TYPES))]
+        near = difflib.get_close_matches(layer_name, scorable, n=5, cutoff=0.5) or scorable[:5]
+        raise ValueError(
+            f"no Conv, Linear, BatchNorm, LayerNorm or GroupNorm module named '{layer_name}' in the model; "
+            f"for example: {near}"
+        ) from None
+
+
+def layer_row(model: nn.Module, layer: Layer, input_size: Sequence[int], device: torch.device) -> pd.DataFrame:
+    """The layer's row of the model's layer table: its channels, and its relative depth and width
+    among all the model's scorable layers (as in the workflow's unit tables)."""
+    layers, counts = probe_layers(model, select_layers(model, list(LAYER_TYPES)), input_size, device)
+    table = layer_table(layers, counts)
+    row = table[table["layer"] == layer.name].reset_index(drop=True)
+    if row.empty:
+        raise ValueError(f"layer '{layer.name}' is never called in the model's forward pass: it has no activations")
+    return row
+
+
+def margins_of(tasks: Tasks, scoring: Scoring, images_root: PathLike, paths: np.ndarray, batch_size: int, num_workers: int, device: torch.device) -> torch.Tensor:
+    """Δ per (unit, task): from embeddings of just the task images, or pair by pair for pairwise
+    backends (as the workflow's compute_mis)."""
+    similarity = scoring.similarity
+    if similarity["backend"] in PAIRWISE_BACKENDS:
+        backend = build_pairwise(similarity, device)
+        return pairwise_task_margins(backend, tasks, images_root, list(paths), batch_size, num_workers)
+    needed = np.unique(np.concatenate([a.ravel() for a in vars(tasks).values()]))
+    embeddings, _ = embed_images(build_embedder(similarity, device), str(images_root), list(paths[needed]), batch_size, num_workers)
+    return task_margins(torch.from_numpy(embeddings).to(device), rows_of(tasks, needed, images_root))
+
+
+def score_layer(
+    model: nn.Module,
+    layer_name: str,
+    images_root: PathLike,
+    *,
+    n_tasks: int = 10,
+    n_refs: int = 5,
+    seed: int = 0,
+    scoring: Scoring | None = None,
+    transform: Transform | None = None,
+    extensions: Sequence[str] = (".jpg", ".jpeg", ".png"),
+    batch_size: int = 32,
+    num_workers: int = 0,
+    device: str = "auto",
+    name: str = "model",
+) -> pd.DataFrame:
+    """MIS and hard accuracy of every unit (channel) of one layer, one row per unit, with the
+    columns of the workflow's unit tables (``model`` is ``name``).
+
+    ``images_root`` is a folder of images (flat, class folders, or tar shards); at least
+    2·N·(K+1) must be readable. ``transform`` defaults to the model's timm evaluation transform
+    (224 px ImageNet preprocessing for a model without a timm config), ``scoring`` to the embedded
+    default's similarity and α. Tasks are seeded by ``seed`` and ``name``. The model is moved to
+    ``device`` and evaluated in eval mode; its training mode is restored afterwards.
+    """
+    scoring = scoring or Scoring.from_config()
+    dev = select_device(device)
+    layer = find_layer(model, layer_name)
+    transform_fn, input_size = transform or eval_transform(model)
+    was_training = model.training
+    model = to_device(model, dev).eval()
+    try:
+        layer_info = layer_row(model, layer, input_size, dev)
+        manifest = build_manifest(images_root, extensions)
+        dataset = ImageDataset(images_root, manifest["path"], transform_fn, input_size)
+        settings = StreamSettings(k=n_tasks * (n_refs + 1), batch_size=batch_size, num_workers=num_workers)
+        extremes = extract_extremes(model, [layer], dataset, int(layer_info["channels"][0]), dev, settings)
+    finally:
+        model.train(was_training)
+    tasks = sample_tasks(extremes.top_idx.T, extremes.bottom_idx.T, n_tasks, n_refs, task_rng(seed, name))
+    margins = margins_of(tasks, scoring, images_root, manifest["path"].to_numpy(), batch_size, num_workers, dev)
+    scores = scores_from_margins(margins, scoring.alpha)
+    return unit_table(name, layer_info, extremes.value_range, scores.mis, scores.hard_accuracy, scoring.constant_threshold)

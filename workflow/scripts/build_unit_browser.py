@@ -1,0 +1,16 @@
+"""Snakemake adapter: the static unit browser."""
+
+from mis.browser import BrowserSettings, build_unit_browser
+from mis.runlog import log_to
+
+log_to(snakemake.log[0])
+build_unit_browser(
+    models=snakemake.params.models,
+    units_paths=list(snakemake.input.units),
+    extremes_paths=list(snakemake.input.extremes),
+    tasks_paths=list(snakemake.input.tasks),
+    manifest_path=snakemake.input.manifest,
+    images_root=snakemake.params.images_root,
+    out_dir=snakemake.output.browser,
+    settings=BrowserSettings(**snakemake.params.settings, num_workers=snakemake.threads),
+)
