@@ -81,7 +81,8 @@ def test_figure_and_tables(finished_run: Path) -> None:
     assert set(fig5["layer_type"]) == {"conv", "batchnorm", "linear"} and len(fig5) == 2 * 3
     assert pd.read_csv(analysis / "fig5_conover_holm.csv").set_index("layer_type").shape == (3, 3)
     fig6 = pd.read_csv(analysis / "fig6.csv")
-    assert len(fig6) == len(layers) + len(pd.read_csv(finished_run / "results" / "activations" / "resnet18-untrained" / "layers.csv"))
+    all_units = pd.concat(pd.read_parquet(p) for p in (finished_run / "results" / "mis").glob("*/units.parquet"))
+    assert len(fig6) == all_units[~all_units["constant"]].groupby(["model", "layer"]).ngroups  # all-constant layers left out
     assert fig6["relative_depth"].between(0, 1).all() and fig6["relative_width"].between(0, 1).all()
     assert len(pd.read_csv(analysis / "example_units.csv")) == 4
     convergence = pd.read_csv(finished_run / "results" / "mis" / "convergence.csv")

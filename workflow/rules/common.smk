@@ -9,6 +9,8 @@ if "sweep" in config:  # the large-scale sweep: timm's pretrained ImageNet-1k mo
 
     MODEL_SPECS.update(timm_sweep(config["sweep"]["include"], tuple(config["sweep"]["exclude"])))
 MODELS = list(MODEL_SPECS)
+# A relative accuracy table is one shipped in the repository (resources/), wherever the run is.
+ACCURACY_TABLE = os.path.join(workflow.basedir, config["accuracy_table"])
 MODEL_LABELS = {name: spec.get("label", name) for name, spec in MODEL_SPECS.items()}
 SIMILARITY = config["similarity"]["name"]
 TASKS = config["tasks"]

@@ -37,7 +37,7 @@ rule plot_fig4:
     input:
         summary=rules.summarize_models.output.summary,
         units=expand(rules.compute_mis.output.units, model=MODELS),
-        accuracy=config["accuracy_table"],
+        accuracy=ACCURACY_TABLE,
     output:
         table="results/analysis/fig4.csv",
         figure=report("figures/fig4.pdf", category="Figures", caption="../report/fig4.rst"),

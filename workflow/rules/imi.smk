@@ -12,7 +12,7 @@ if "imi" in config:
     rule download_imi:
         """The IMI files of the manifest, checksum-verified: downloaded, or placed by hand."""
         input:
-            manifest=IMI["manifest"],
+            manifest=os.path.join(workflow.basedir, IMI["manifest"]),  # relative: shipped in the repository
         output:
             report="results/imi/files.json",
         params:
