@@ -91,6 +91,3 @@ def conover_holm(means: pd.DataFrame) -> pd.DataFrame:
     pvalues = scikit_posthocs.posthoc_conover(data, val_col="mis", group_col="layer_type", p_adjust="holm")
     return pvalues.loc[types, types]
 
-
-def read_units(paths: list[str]) -> pd.DataFrame:
-    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)

@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mis.scoring import task_margins
+from mis.scoring import scores_from_margins, task_margins
 from mis.storage import read_arrays, read_table, write_table
 from mis.tasks import rows_in, sample_tasks, task_rng
 
 
 def _mis(margins: torch.Tensor, alpha: float) -> np.ndarray:
-    return torch.sigmoid(alpha * margins.double()).mean(dim=1).cpu().numpy()
+    return scores_from_margins(margins, alpha).mis
 
 
 def convergence_table(

@@ -59,8 +59,13 @@ def model_summary(units: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("mean_mis", ignore_index=True)
 
 
+def read_units(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
+    """All models' unit tables as one."""
+    return pd.concat([read_table(p) for p in paths], ignore_index=True)
+
+
 def write_model_summary(units_paths: Sequence[str | os.PathLike], summary_path: str | os.PathLike) -> pd.DataFrame:
     """Per-model summary over all models' unit tables."""
-    summary = model_summary(pd.concat([read_table(p) for p in units_paths], ignore_index=True))
+    summary = model_summary(read_units(units_paths))
     write_table(summary, summary_path)
     return summary

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from torchvision import transforms
 
-from mis.analysis import read_units
+from mis.results import read_units
 from mis.datasets import ImageDataset
 from mis.figures.style import plt, save_pdf
 from mis.storage import read_arrays, read_table, write_table

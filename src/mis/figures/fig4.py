@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mis.analysis import Correlation, correlation, read_units, spread_models, with_accuracy
+from mis.analysis import Correlation, correlation, spread_models, with_accuracy
+from mis.results import read_units
 from mis.figures.style import CHANCE, plt, save_pdf
 from mis.storage import read_table, write_table
 

@@ -7,7 +7,8 @@ import os
 import numpy as np
 import pandas as pd
 
-from mis.analysis import conover_holm, layer_type_means, read_units
+from mis.analysis import conover_holm, layer_type_means
+from mis.results import read_units
 from mis.figures.style import plt, save_pdf
 from mis.storage import write_table
 
