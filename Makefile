@@ -32,4 +32,5 @@ cluster-test: install
 	bash .ci/slurm/test.sh
 
 clean:
-	rm -rf results/* figures logs .snakemake
+	find results -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+	rm -rf figures logs .snakemake

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -28,3 +29,14 @@ def test_roundtrips(tmp_path: Path) -> None:
     write_arrays(tmp_path / "a.npz", x=np.arange(3))
     np.testing.assert_array_equal(read_arrays(tmp_path / "a.npz")["x"], np.arange(3))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "t.csv", "t.parquet"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_outputs_get_the_permissions_the_umask_allows(tmp_path: Path, umask: int) -> None:
+    """Not mkstemp's 0600: results on a shared filesystem stay readable by the group and others."""
+    previous = os.umask(umask)
+    try:
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "table.csv")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "table.csv").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -19,7 +19,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
 
     The temporary file keeps the target's suffix so that writers that infer the format from the
-    name (matplotlib, pandas, numpy) behave as for the real target.
+    name (matplotlib, pandas, numpy) behave as for the real target. It gets the permissions of a
+    file created the usual way (0666 less the umask), not mkstemp's owner-only 0600, so results
+    on a shared cluster filesystem are readable by whoever the umask allows.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -28,9 +30,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        tmp_path.chmod(0o666 & ~_umask())
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it; it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> None:
