@@ -133,3 +133,19 @@ def test_missing_image_fails_naming_the_file_and_leaves_no_output(tmp_path: Path
     assert "image file not found" in log and "no_such_photo.jpg" in log
     assert not (tmp_path / "results" / "images" / "manifest.csv").exists()
     assert not list((tmp_path / "results").rglob("*.*"))
+
+
+def test_config_file_replaces_the_default(tmp_path: Path) -> None:
+    """`--configfile` replaces config/config.yaml instead of merging into it (config/paper.yaml must
+    not score the demo's models); without one the default applies."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text((REPO / "config" / "config.yaml").read_text())
+    given = run(tmp_path, reduced_config(tmp_path), "--dry-run", "all")
+    assert given.returncode == 0, given.stderr[-3000:]
+    assert "mobilenetv2_100-untrained" not in given.stdout
+    assert "resnet18-untrained" in given.stdout
+    default = subprocess.run(
+        [*SNAKEMAKE, "--dry-run", "--directory", str(tmp_path), "all"], capture_output=True, text=True, timeout=300
+    )
+    assert default.returncode == 0, default.stderr[-3000:]
+    assert "mobilenetv2_100-untrained" in default.stdout
