@@ -54,6 +54,10 @@ def test_paper_config_is_the_papers_setting() -> None:
     assert config["similarity"]["backend"] == "dreamsim" and config["similarity"]["variant"] == "ensemble"
     assert sorted(config["models"]) == sorted(config["highlight_models"])  # the 9 IMI models
     assert len(config["models"]) == 9
+    training = config["training"]  # Fig. 7, 8: a ResNet-50's per-epoch checkpoints, supplied
+    assert (training["library"], training["architecture"]) == ("torchvision", "resnet50")
+    assert "train" not in training and "{epoch" in training["checkpoints"]["pattern"]
+    assert training["epochs"][:2] == [0, 1]
 
 
 def test_sweep_lists_one_imagenet_model_per_timm_architecture() -> None:

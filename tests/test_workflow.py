@@ -30,6 +30,7 @@ def reduced_config(workdir: Path) -> Path:
     config["models"] = {name: config["models"][name] for name in ("mobilenetv2_100", "resnet18-untrained")}
     config["tasks"] = {"n_tasks": 3, "n_references": 2}
     config["extraction"]["batch_size"] = 16
+    config.pop("training", None)  # Fig. 7, 8 have their own test (tests/test_training.py)
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -135,17 +136,49 @@ def test_missing_image_fails_naming_the_file_and_leaves_no_output(tmp_path: Path
     assert not list((tmp_path / "results").rglob("*.*"))
 
 
+def test_training_dynamics_from_a_real_training_run(tmp_path: Path) -> None:
+    """Fig. 7, 8 on the reduced set: train_model trains the default's tiny ResNet for two epochs on
+    the 7 classes of >= 4 of the 60 photos; each epoch's checkpoint is scored like any model."""
+    config_path = reduced_config(tmp_path)
+    config = yaml.safe_load(config_path.read_text())
+    default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["training"]
+    config["training"] = {**default, "epochs": [0, 1, 2], "train": {**default["train"], "min_images": 4, "batch_size": 8}}
+    config_path.write_text(yaml.safe_dump(config))
+    figures = ["figures/fig7.pdf", "figures/fig8.pdf", "figures/fig8_all_epochs.pdf"]
+    result = run(tmp_path, config_path, *figures)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in figures:
+        assert (tmp_path / name).read_bytes().startswith(b"%PDF") and (tmp_path / name).stat().st_size > 5000, name
+    run_dir = tmp_path / "results" / "training" / default["name"]
+    split = pd.read_csv(run_dir / "split.csv")
+    assert split["class"].nunique() == 7 and len(split) == 37
+    accuracy = pd.read_csv(run_dir / "accuracy.csv")
+    assert accuracy["epoch"].tolist() == [0, 1, 2] and accuracy["top1"].between(0, 100).all()
+    epochs = pd.read_csv(run_dir / "mis_per_epoch.csv")
+    models = [f"{default['name']}-epoch{e}" for e in (0, 1, 2)]
+    assert epochs["model"].tolist() == models and epochs["top1"].tolist() == accuracy["top1"].tolist()
+    for model, row in epochs.set_index("model").iterrows():
+        units = pd.read_parquet(tmp_path / "results" / "mis" / model / "units.parquet")
+        assert row["n_units"] == (~units["constant"]).sum()
+        assert row["mean_mis"] == pytest.approx(units.loc[~units["constant"], "mis"].mean())
+    layers = pd.read_csv(run_dir / "mis_per_layer.csv")
+    assert len(layers) == 3 * units["layer"].nunique() and layers["relative_depth"].between(0, 1).all()
+    first = layers[layers["epoch"] == 1].set_index("layer")
+    initial = layers[layers["epoch"] == 0].set_index("layer")
+    np.testing.assert_allclose(first["delta_previous"], first["mean_mis"] - initial["mean_mis"])
+
+
 def test_config_file_replaces_the_default(tmp_path: Path) -> None:
     """`--configfile` replaces config/config.yaml instead of merging into it (config/paper.yaml must
-    not score the demo's models); without one the default applies."""
+    not score the demo's models or train its tiny ResNet); without one the default applies."""
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text((REPO / "config" / "config.yaml").read_text())
     given = run(tmp_path, reduced_config(tmp_path), "--dry-run", "all")
     assert given.returncode == 0, given.stderr[-3000:]
-    assert "mobilenetv2_100-untrained" not in given.stdout
+    assert "mobilenetv2_100-untrained" not in given.stdout and "train_model" not in given.stdout
     assert "resnet18-untrained" in given.stdout
     default = subprocess.run(
         [*SNAKEMAKE, "--dry-run", "--directory", str(tmp_path), "all"], capture_output=True, text=True, timeout=300
     )
     assert default.returncode == 0, default.stderr[-3000:]
-    assert "mobilenetv2_100-untrained" in default.stdout
+    assert "mobilenetv2_100-untrained" in default.stdout and "train_model" in default.stdout

@@ -2,12 +2,13 @@ rule extract_activations:
     """Top and bottom N·(K+1) images per unit, for every layer of interest, in one streamed pass."""
     input:
         manifest=rules.prepare_images.output.manifest,
+        checkpoint=training_checkpoint_input,
     output:
         extremes="results/activations/{model}/extremes.npz",
         layers="results/activations/{model}/layers.csv",
         meta="results/activations/{model}/meta.json",
     params:
-        model_spec=lambda wc: MODEL_SPECS[wc.model],
+        model_spec=lambda wc: ALL_MODEL_SPECS[wc.model],
         extraction=config["extraction"],
         images_root=config["images"]["root"],
         k=IMAGES_PER_SIDE,

@@ -12,6 +12,38 @@ MODELS = list(MODEL_SPECS)
 # A relative accuracy table is one shipped in the repository (resources/), wherever the run is.
 ACCURACY_TABLE = os.path.join(workflow.basedir, config["accuracy_table"])
 MODEL_LABELS = {name: spec.get("label", name) for name, spec in MODEL_SPECS.items()}
+
+# Training dynamics (Fig. 7, 8; training.smk): every listed epoch of a training run is a model,
+# <name>-epoch<e>, whose weights are that epoch's checkpoint. They are scored like the others but
+# kept out of MODELS, so Fig. 3-6 and results/mis/models.csv show the configured models only;
+# ALL_MODEL_SPECS and ALL_MODELS hold every model whose units are scored.
+TRAINING = config.get("training")
+TRAINING_EPOCHS = {f"{TRAINING['name']}-epoch{e}": e for e in sorted(TRAINING["epochs"])} if TRAINING else {}
+
+
+def training_checkpoint(epoch):
+    """An epoch's checkpoint: the user's (`training.checkpoints.pattern`) or train_model's."""
+    if "checkpoints" in TRAINING:
+        return TRAINING["checkpoints"]["pattern"].format(epoch=epoch)
+    return f"results/training/{TRAINING['name']}/epoch{epoch}.pth"
+
+
+def training_model_spec(epoch):
+    options = {k: v for k, v in TRAINING.get("checkpoints", {}).items() if k in ("key_mapping", "key_prefix")}
+    weights = {"source": "file", "path": training_checkpoint(epoch), **options}
+    return {"library": TRAINING["library"], "architecture": TRAINING["architecture"], "weights": weights}
+
+
+def training_checkpoint_input(wildcards):
+    """A training epoch's checkpoint is an input of its extraction, so that train_model runs first."""
+    epoch = TRAINING_EPOCHS.get(wildcards.model)
+    return [] if epoch is None else training_checkpoint(epoch)
+
+
+if set(TRAINING_EPOCHS) & set(MODEL_SPECS):
+    raise ValueError(f"config key 'models' names a training epoch's model: {sorted(set(TRAINING_EPOCHS) & set(MODEL_SPECS))}")
+ALL_MODEL_SPECS = {**MODEL_SPECS, **{model: training_model_spec(e) for model, e in TRAINING_EPOCHS.items()}}
+ALL_MODELS = list(ALL_MODEL_SPECS)
 SIMILARITY = config["similarity"]["name"]
 TASKS = config["tasks"]
 # Images per side a unit needs: N·(K+1) (references plus queries).
@@ -33,6 +65,9 @@ ALL_FIGURES = [
     "figures/constant_units.pdf",
     "figures/example_units.pdf",
 ] + (["figures/convergence.pdf"] if EMBEDDING_BACKEND else [])
+# Training dynamics (Fig. 7, 8): with a `training` config block only.
+if TRAINING:
+    ALL_FIGURES += ["figures/fig7.pdf", "figures/fig8.pdf", "figures/fig8_all_epochs.pdf"]
 # The IMI validation (Fig. 2) and the units of the interventional study: with an `imi` config block only.
 if "imi" in config:
     ALL_FIGURES += ["figures/fig2.pdf", "results/imi/extreme_units.csv"]
@@ -46,7 +81,7 @@ def similarity_inputs(wildcards):
 
 
 wildcard_constraints:
-    model="|".join(map(re.escape, MODELS)),
+    model="|".join(map(re.escape, ALL_MODELS)),
     similarity=re.escape(SIMILARITY),
 
 

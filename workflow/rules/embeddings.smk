@@ -3,7 +3,7 @@ rule embed_images:
     across units, models and runs, and only new ones are embedded."""
     input:
         manifest=rules.prepare_images.output.manifest,
-        tasks=expand(rules.sample_tasks.output.tasks, model=MODELS),
+        tasks=expand(rules.sample_tasks.output.tasks, model=ALL_MODELS),
     output:
         embeddings="results/embeddings/{similarity}.npz",
         report="results/embeddings/{similarity}.json",

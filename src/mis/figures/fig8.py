@@ -1,0 +1,104 @@
+"""Fig. 8: how each layer's MIS changes during training: in the first epoch against relative depth,
+coloured by layer type, and (appendix) from every epoch to the next as a layer × epoch heatmap."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Patch
+
+from mis.figures.style import plt, save_pdf
+
+# Colour per layer type, in the order of mis.layers.LAYER_TYPES (not imported: it needs torch).
+LAYER_COLORS = {"conv": "C0", "linear": "C1", "batchnorm": "C2", "layernorm": "C3", "groupnorm": "C4"}
+MAX_LAYER_LABELS = 80
+MAX_EPOCH_LABELS = 40
+
+
+def layer_changes(units: pd.DataFrame, epochs: Mapping[str, int]) -> pd.DataFrame:
+    """One row per layer and epoch: mean MIS over the layer's non-constant units (NaN if none),
+    their number, and the change since the previous listed epoch (``delta_previous``) and since the
+    first (``delta_initial``). Rows in epoch order, then depth order."""
+    unknown = set(units["model"]) - set(epochs)
+    if unknown:
+        raise ValueError(f"unit tables of models without an epoch: {sorted(unknown)}")
+    units = units.assign(epoch=units["model"].map(epochs), live_mis=units["mis"].where(~units["constant"]))
+    table = (
+        units.groupby(["layer", "epoch"], sort=False)
+        .agg(
+            layer_type=("layer_type", "first"),
+            relative_depth=("relative_depth", "first"),
+            mean_mis=("live_mis", "mean"),
+            n_units=("live_mis", "count"),
+        )
+        .reset_index()
+        .sort_values(["layer", "epoch"], ignore_index=True)
+    )
+    if (table.groupby("layer")["epoch"].nunique() != table["epoch"].nunique()).any():
+        raise ValueError("the epochs' checkpoints do not have the same layers")
+    initial = table[table["epoch"] == table["epoch"].min()].set_index("layer")["mean_mis"]
+    table["delta_previous"] = table.groupby("layer")["mean_mis"].diff()
+    table["delta_initial"] = table["mean_mis"] - table["layer"].map(initial)
+    return table.sort_values(["epoch", "relative_depth"], ignore_index=True)
+
+
+def plot_first_epoch(table: pd.DataFrame, path: str | os.PathLike, model_label: str, similarity_label: str) -> None:
+    """Change of each layer's mean MIS from the first to the second listed epoch, against depth."""
+    first, second = sorted(table["epoch"].unique())[:2]
+    rows = table[table["epoch"] == second].dropna(subset=["delta_previous"])
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for layer_type, group in rows.groupby("layer_type", sort=False):
+        color, label = LAYER_COLORS.get(layer_type, "grey"), f"{layer_type} ({len(group)} layers)"
+        ax.scatter(group["relative_depth"], group["delta_previous"], s=18, color=color, label=label)
+    ax.axhline(0, color="grey", linestyle=":", linewidth=1)
+    r = np.corrcoef(rows["relative_depth"], rows["delta_previous"])[0, 1] if len(rows) > 2 else float("nan")
+    ax.set_xlabel("relative depth of the layer (0 = first, 1 = last layer of interest)")
+    ax.set_ylabel(f"change of mean per-unit MIS,\nepoch {first} → {second}")
+    correlation = f"Pearson r with depth = {r:.2f} (n = {len(rows)} layers)"
+    title = f"{model_label}: change of MIS per layer in epoch {second}\n{correlation}; similarity: {similarity_label}"
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, frameon=False)
+    save_pdf(fig, path)
+
+
+def plot_all_epochs(table: pd.DataFrame, path: str | os.PathLike, model_label: str, similarity_label: str) -> None:
+    """Heatmap, layers (by depth) × epochs, of the change of each layer's mean MIS since the
+    previous listed epoch; layer names coloured by type."""
+    order = table.drop_duplicates("layer").sort_values("relative_depth")
+    changes = table.dropna(subset=["delta_previous"]).pivot(index="layer", columns="epoch", values="delta_previous")
+    changes = changes.reindex(order["layer"]).sort_index(axis=1)
+    epochs = sorted(table["epoch"].unique())
+    steps = [f"{epochs[epochs.index(e) - 1]}→{e}" for e in changes.columns]
+    limit = float(np.nanmax(np.abs(changes.to_numpy()))) or 1.0
+    width, height = min(14.0, max(4.5, 0.45 * len(steps) + 3)), min(14.0, max(3.5, 0.14 * len(changes) + 1.5))
+    fig, ax = plt.subplots(figsize=(width, height))
+    image = ax.imshow(changes.to_numpy(), aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit)
+    shown = range(0, len(steps), math.ceil(len(steps) / MAX_EPOCH_LABELS))
+    ax.set_xticks(shown, [steps[i] for i in shown], rotation=90 if len(shown) > 12 else 0, fontsize=7)
+    ax.set_xlabel("epochs (from → to)")
+    fig.colorbar(image, ax=ax, label="change of mean per-unit MIS\nsince the previous epoch")
+    _label_layers(ax, order)
+    title = f"{model_label}: change of MIS per layer and epoch\n({len(order)} layers; similarity: {similarity_label})"
+    ax.set_title(title, fontsize=9)
+    save_pdf(fig, path)
+
+
+def _label_layers(ax: plt.Axes, order: pd.DataFrame) -> None:
+    """Layer names coloured by type, with a legend of the colours; relative depths instead when
+    there are too many layers to name."""
+    if len(order) > MAX_LAYER_LABELS:
+        ticks = np.linspace(0, len(order) - 1, 6).round().astype(int)
+        ax.set_yticks(ticks, [f"{order['relative_depth'].iloc[i]:.2f}" for i in ticks])
+        ax.set_ylabel("layer, by relative depth")
+        return
+    ax.set_yticks(range(len(order)), order["layer"], fontsize=6 if len(order) > 30 else 7)
+    for label, layer_type in zip(ax.get_yticklabels(), order["layer_type"]):
+        label.set_color(LAYER_COLORS.get(layer_type, "grey"))
+    ax.set_ylabel("layer (top = first)")
+    handles = [Patch(color=LAYER_COLORS.get(t, "grey"), label=t) for t in dict.fromkeys(order["layer_type"])]
+    ax.legend(handles=handles, title="layer name colour", fontsize=7, title_fontsize=7, frameon=False,
+              loc="upper left", bbox_to_anchor=(1.3, 1))
