@@ -19,13 +19,14 @@ MODEL_LABELS = {name: spec.get("label", name) for name, spec in MODEL_SPECS.item
 # ALL_MODEL_SPECS and ALL_MODELS hold every model whose units are scored.
 TRAINING = config.get("training")
 TRAINING_EPOCHS = {f"{TRAINING['name']}-epoch{e}": e for e in sorted(TRAINING["epochs"])} if TRAINING else {}
+TRAINING_DIR = f"results/training/{TRAINING['name']}" if TRAINING else None
 
 
 def training_checkpoint(epoch):
     """An epoch's checkpoint: the user's (`training.checkpoints.pattern`) or train_model's."""
     if "checkpoints" in TRAINING:
         return TRAINING["checkpoints"]["pattern"].format(epoch=epoch)
-    return f"results/training/{TRAINING['name']}/epoch{epoch}.pth"
+    return f"{TRAINING_DIR}/epoch{epoch}.pth"
 
 
 def training_model_spec(epoch):

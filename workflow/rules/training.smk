@@ -1,10 +1,9 @@
 # Training dynamics (Fig. 7, 8): every listed epoch of a training run is a model of the pipeline,
 # <name>-epoch<e>, scored by extract_activations, sample_tasks and compute_mis like any other
-# (TRAINING, TRAINING_EPOCHS and training_checkpoint come from common.smk). Without a `training`
-# block in the config these rules are not defined and not part of `all`.
+# (TRAINING, TRAINING_EPOCHS, TRAINING_DIR and training_checkpoint come from common.smk). Without a
+# `training` block in the config these rules are not defined and not part of `all`.
 
 if TRAINING:
-    TRAINING_DIR = f"results/training/{TRAINING['name']}"
     TRAINING_LABEL = TRAINING.get("label", TRAINING["name"])
 
     if "train" in TRAINING:

@@ -31,14 +31,19 @@ def read_accuracy_table(path: str | os.PathLike) -> pd.DataFrame:
     return table[["epoch", "top1"]]
 
 
+def epoch_of(models: pd.Series, epochs: Mapping[str, int]) -> pd.Series:
+    """The training epoch of each model name (``<run>-epoch<e>``, as ``epochs`` maps them)."""
+    unknown = set(models) - set(epochs)
+    if unknown:
+        raise ValueError(f"unit tables of models without an epoch: {sorted(unknown)}")
+    return models.map(epochs)
+
+
 def epoch_table(units: pd.DataFrame, epochs: Mapping[str, int], accuracy: pd.DataFrame) -> pd.DataFrame:
     """One row per epoch: the per-model MIS statistics of Fig. 3 (over non-constant units) of that
     epoch's checkpoint, and its top-1 accuracy (NaN where the table has none)."""
     summary = model_summary(units)
-    unknown = set(summary["model"]) - set(epochs)
-    if unknown:
-        raise ValueError(f"unit tables of models without an epoch: {sorted(unknown)}")
-    summary.insert(0, "epoch", summary["model"].map(epochs))
+    summary.insert(0, "epoch", epoch_of(summary["model"], epochs))
     table = summary.merge(accuracy, on="epoch", how="left", validate="one_to_one")
     return table.sort_values("epoch", ignore_index=True)
 

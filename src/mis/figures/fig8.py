@@ -11,31 +11,28 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
 
+from mis.analysis import LAYER_TYPE_ORDER, layer_means
+from mis.figures.fig7 import epoch_of
 from mis.figures.style import plt, save_pdf
 
-# Colour per layer type, in the order of mis.layers.LAYER_TYPES (not imported: it needs torch).
-LAYER_COLORS = {"conv": "C0", "linear": "C1", "batchnorm": "C2", "layernorm": "C3", "groupnorm": "C4"}
+LAYER_COLORS = {layer_type: f"C{i}" for i, layer_type in enumerate(LAYER_TYPE_ORDER)}
 MAX_LAYER_LABELS = 80
 MAX_EPOCH_LABELS = 40
 
 
 def layer_changes(units: pd.DataFrame, epochs: Mapping[str, int]) -> pd.DataFrame:
-    """One row per layer and epoch: mean MIS over the layer's non-constant units (NaN if none),
-    their number, and the change since the previous listed epoch (``delta_previous``) and since the
-    first (``delta_initial``). Rows in epoch order, then depth order."""
-    unknown = set(units["model"]) - set(epochs)
-    if unknown:
-        raise ValueError(f"unit tables of models without an epoch: {sorted(unknown)}")
-    units = units.assign(epoch=units["model"].map(epochs), live_mis=units["mis"].where(~units["constant"]))
+    """One row per layer and epoch: mean MIS over the layer's non-constant units (Fig. 6's layer
+    means; NaN if none), their number, and the change since the previous listed epoch
+    (``delta_previous``) and since the first (``delta_initial``). Rows in epoch order, then depth
+    order."""
+    units = units.assign(epoch=epoch_of(units["model"], epochs))
+    layers = units.drop_duplicates(["layer", "epoch"])[["layer", "epoch", "layer_type", "relative_depth"]]
+    means = layer_means(units).assign(epoch=lambda t: t["model"].map(epochs))
     table = (
-        units.groupby(["layer", "epoch"], sort=False)
-        .agg(
-            layer_type=("layer_type", "first"),
-            relative_depth=("relative_depth", "first"),
-            mean_mis=("live_mis", "mean"),
-            n_units=("live_mis", "count"),
-        )
-        .reset_index()
+        layers.merge(means[["layer", "epoch", "mis", "n_units"]], on=["layer", "epoch"], how="left")
+        .rename(columns={"mis": "mean_mis"})
+        .fillna({"n_units": 0})
+        .astype({"n_units": int})
         .sort_values(["layer", "epoch"], ignore_index=True)
     )
     if (table.groupby("layer")["epoch"].nunique() != table["epoch"].nunique()).any():
