@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mis.storage import atomic_path, read_arrays, read_table, write_arrays, write_table
+from mis.storage import atomic_directory, atomic_path, read_arrays, read_table, sha256_of, write_arrays, write_table
 
 
 def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
@@ -40,3 +41,28 @@ def test_outputs_get_the_permissions_the_umask_allows(tmp_path: Path, umask: int
     finally:
         os.umask(previous)
     assert (tmp_path / "table.csv").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_atomic_directory_replaces_or_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    with atomic_directory(target) as folder:
+        (folder / "a.txt").write_text("first")
+    with pytest.raises(RuntimeError):
+        with atomic_directory(target) as folder:
+            (folder / "b.txt").write_text("half")
+            raise RuntimeError("crash mid-build")
+    assert [p.name for p in tmp_path.iterdir()] == ["site"] and [p.name for p in target.iterdir()] == ["a.txt"]
+    previous = os.umask(0o027)
+    try:
+        with atomic_directory(target) as folder:
+            (folder / "c.txt").write_text("second")
+    finally:
+        os.umask(previous)
+    assert [p.name for p in target.iterdir()] == ["c.txt"]  # the old one is replaced
+    assert target.stat().st_mode & 0o777 == 0o750  # not mkdtemp's 0700
+
+
+def test_sha256_of_a_file_larger_than_a_block(tmp_path: Path) -> None:
+    path = tmp_path / "blob"
+    path.write_bytes(b"ab" * (1 << 20))
+    assert sha256_of(path) == hashlib.sha256(path.read_bytes()).hexdigest()

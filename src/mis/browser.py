@@ -17,14 +17,12 @@ one model's scores at a time and requests the images of the opened unit only.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import logging
 import os
 import shutil
-import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +35,7 @@ from torchvision import transforms
 
 from mis.datasets import ImageDataset
 from mis.results import model_summary
-from mis.storage import read_arrays, read_table
+from mis.storage import atomic_directory, read_arrays, read_table
 from mis.tasks import Tasks, read_tasks
 
 log = logging.getLogger(__name__)
@@ -212,23 +210,6 @@ def render_index(folder: Path, index: dict[str, Any]) -> None:
     (folder / "index.html").write_text(html.replace(INDEX_PLACEHOLDER, data))
     for name in STATIC_FILES:
         shutil.copy(TEMPLATE / name, folder / name)
-
-
-@contextlib.contextmanager
-def atomic_directory(path: PathLike) -> Iterator[Path]:
-    """A temporary folder beside ``path``, put in its place only if the block succeeds: a failed
-    build leaves no half-written browser (an existing one is replaced)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        yield tmp
-        tmp.chmod(0o755)  # mkdtemp's 0700 would hide the folder from a web server or other users
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_model(folder: Path, key: str, results: ModelResults, paths: Sequence[str], settings: BrowserSettings) -> set[int]:

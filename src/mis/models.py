@@ -19,7 +19,6 @@ ResNets of the Madry lab keep the model under ``model.``, beside a normaliser an
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import socket
 import urllib.request
@@ -39,6 +38,8 @@ from open_clip.transform import PreprocessCfg, image_transform_v2
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, create_transform, resolve_data_config
 from torch import nn
 from torchvision import transforms
+
+from mis.storage import sha256_of
 
 DEFAULT_LIBRARY = "timm"
 HUB_PROBE_TIMEOUT = 3.0  # seconds; the libraries themselves retry for ~47 s before giving up
@@ -68,14 +69,6 @@ def select_device(requested: str = "auto") -> torch.device:
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def package_file(package: str, resource: str) -> Path:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,11 +38,38 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary folder beside ``path``, put in its place (replacing an existing one) only if the
+    block succeeds, with the permissions of a folder created the usual way (0777 less the umask),
+    not mkdtemp's 0700, which would hide it from a web server or other users."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield tmp
+        tmp.chmod(0o777 & ~_umask())
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _umask() -> int:
     """The process's umask (reading it means setting it; it is set straight back)."""
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks (weights and datasets do not fit in memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> None:

@@ -14,14 +14,12 @@ with a marker holding the archive's checksum, so a finished unpacking is never r
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import logging
 import os
 import re
 import shutil
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -32,7 +30,7 @@ from urllib.parse import quote
 
 import yaml
 
-from mis.storage import write_json
+from mis.storage import atomic_directory, sha256_of, write_json
 
 log = logging.getLogger(__name__)
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -91,14 +89,6 @@ def read_manifest(path: str | os.PathLike) -> Manifest:
     if len({f.name for f in files}) != len(files):
         raise DatasetError(f"{path}: a file name is listed twice")
     return Manifest(path, str(content["record"]), content["url_template"], tuple(files))
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def place_by_hand(manifest: Manifest, data_dir: Path) -> str:
@@ -163,10 +153,9 @@ def check(entry: ManifestFile, actual: str, allow_unverified: bool, what: Path, 
 
 
 def unpack(archive: Path, folder: Path, digest: str) -> None:
-    """Unpack a zip or tar archive into ``folder`` (which must not exist) atomically: into a temporary
-    folder beside it, renamed when complete. Members escaping the folder are refused."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    """Unpack a zip or tar archive into ``folder`` atomically (a failed unpack leaves no folder), with
+    a marker naming the archive's sha256. Members escaping the folder are refused."""
+    with atomic_directory(folder) as tmp:
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as zipped:
                 for name in zipped.namelist():
@@ -180,10 +169,7 @@ def unpack(archive: Path, folder: Path, digest: str) -> None:
         else:
             raise DatasetError(f"{archive} is neither a zip nor a tar archive, but the manifest asks to unpack it")
         (tmp / MARKER).write_text(digest + "\n")
-        os.replace(tmp, folder)
-        log.info("unpacked %s into %s", archive, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("unpacked %s into %s", archive, folder)
 
 
 def _unpacked(entry: ManifestFile, data_dir: Path) -> bool:

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from mis.storage import read_table, write_table
+from mis.results import read_units
+from mis.storage import write_table
 
 log = logging.getLogger(__name__)
 COLUMNS = ["model", "extreme", "rank", "layer", "layer_type", "unit", "mis", "hard_accuracy", "relative_depth"]
@@ -35,6 +36,6 @@ def extreme_units(units: pd.DataFrame, n: int) -> pd.DataFrame:
 
 
 def write_extreme_units(units_paths: Sequence[str | os.PathLike], n: int, path: str | os.PathLike) -> pd.DataFrame:
-    table = extreme_units(pd.concat([read_table(p) for p in units_paths], ignore_index=True), n)
+    table = extreme_units(read_units(units_paths), n)
     write_table(table, path)
     return table
