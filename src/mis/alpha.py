@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
 from scipy.special import expit
-from scipy.stats import pearsonr, rankdata, spearmanr
 
+from mis.bootstrap import CORRELATIONS, correlations, interval
 from mis.imi import UNIT_KEYS
 from mis.storage import read_table, write_json, write_table
 
@@ -104,21 +104,6 @@ def split_units(groups: np.ndarray, fit_fraction: float, rng: np.random.Generato
     return fit
 
 
-def rowwise_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson correlation of each row of ``a`` with the same row of ``b``; NaN for a constant row."""
-    a = a - a.mean(axis=1, keepdims=True)
-    b = b - b.mean(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (a * b).sum(axis=1) / np.sqrt((a**2).sum(axis=1) * (b**2).sum(axis=1))
-
-
-def rowwise_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return rowwise_pearson(rankdata(a, axis=1), rankdata(b, axis=1))
-
-
-CORRELATIONS = {"pearson": (rowwise_pearson, pearsonr), "spearman": (rowwise_spearman, spearmanr)}
-
-
 def stratified_resamples(groups: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """(n, units) indices: each row resamples the units with replacement within each group, the
     columns ordered by group (``groups[result]`` is the same for every row)."""
@@ -134,21 +119,6 @@ def group_means(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return values @ (weights / weights.sum(axis=0))
 
 
-def _interval(samples: np.ndarray, level: float) -> tuple[float, float]:
-    low, high = np.nanpercentile(samples, [50 * (1 - level), 50 * (1 + level)])
-    return float(low), float(high)
-
-
-def correlations(x: np.ndarray, y: np.ndarray, x_boot: np.ndarray, y_boot: np.ndarray, level: float) -> dict[str, Any]:
-    """Pearson and Spearman of x and y with p-values and bootstrap intervals from resampled rows."""
-    out: dict[str, Any] = {"n": len(x)}
-    for name, (rowwise, scipy_test) in CORRELATIONS.items():
-        low, high = _interval(rowwise(x_boot, y_boot), level)
-        p_value = float(scipy_test(x, y).pvalue) if len(x) >= 3 else None
-        out[name] = {"r": float(rowwise(x[None], y[None])[0]), "ci_low": low, "ci_high": high, "p_value": p_value}
-    return out
-
-
 def noise_ceiling(
     his: np.ndarray, n_trials: np.ndarray, groups: np.ndarray, n: int, rng: np.random.Generator, level: float
 ) -> dict[str, Any]:
@@ -161,7 +131,7 @@ def noise_ceiling(
         ceiling[level_name] = {}
         for name, (rowwise, _) in CORRELATIONS.items():
             r = rowwise(a, b)
-            low, high = _interval(r, level)
+            low, high = map(float, interval(r, level))
             ceiling[level_name][name] = {"mean": float(np.nanmean(r)), "ci_low": low, "ci_high": high}
     return ceiling
 
@@ -187,15 +157,14 @@ def join_units(his: pd.DataFrame, margins: pd.DataFrame, conditions: list[str]) 
     return table, matrix
 
 
-def model_table(units: pd.DataFrame, groups: np.ndarray, boot: np.ndarray, level: float) -> pd.DataFrame:
-    """Per model and condition (held-out units): mean MIS and HIS with bootstrap intervals, ranks."""
+def model_table(units: pd.DataFrame, boot_means: dict[str, np.ndarray], level: float) -> pd.DataFrame:
+    """Per model and condition (held-out units): mean MIS and HIS with bootstrap intervals from
+    ``boot_means`` (resamples × groups, per column), ranks."""
     table = units.groupby(["model", "condition"], sort=True).agg(
         n_units=("his", "size"), mean_mis=("mis", "mean"), mean_his=("his", "mean")
     ).reset_index()
     for column in ("mis", "his"):
-        means = group_means(units[column].to_numpy()[boot], groups[boot[0]])
-        bounds = np.nanpercentile(means, [50 * (1 - level), 50 * (1 + level)], axis=0)
-        table[f"{column}_ci_low"], table[f"{column}_ci_high"] = bounds
+        table[f"{column}_ci_low"], table[f"{column}_ci_high"] = interval(boot_means[column], level, axis=0)
         table[f"rank_{column}"] = table[f"mean_{column}"].rank(ascending=False, method="min").astype(int)
     return table
 
@@ -227,7 +196,8 @@ def validate(
     boot = stratified_resamples(held_groups, settings.n_bootstrap, np.random.default_rng([settings.seed, 1]))
     mis, his = held_units["mis"].to_numpy(), held_units["his"].to_numpy()
     boot_groups = held_groups[boot[0]]
-    models = model_table(held_units, held_groups, boot, settings.ci_level)
+    boot_means = {"mis": group_means(mis[boot], boot_groups), "his": group_means(his[boot], boot_groups)}
+    models = model_table(held_units, boot_means, settings.ci_level)
     summary = {
         "alpha": result.alpha,
         "objective": result.objective,
@@ -240,7 +210,7 @@ def validate(
             "unit": correlations(mis, his, mis[boot], his[boot], settings.ci_level),
             "model": correlations(
                 models["mean_mis"].to_numpy(), models["mean_his"].to_numpy(),
-                group_means(mis[boot], boot_groups), group_means(his[boot], boot_groups), settings.ci_level,
+                boot_means["mis"], boot_means["his"], settings.ci_level,
             ),
         },
         "noise_ceiling": noise_ceiling(

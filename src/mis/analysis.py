@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scikit_posthocs
-from scipy import stats
+
+from mis.bootstrap import correlations
 
 LAYER_TYPE_ORDER = ["conv", "linear", "batchnorm", "layernorm", "groupnorm"]
 
@@ -25,28 +26,19 @@ class Correlation:
 
 
 def correlation(x: np.ndarray, y: np.ndarray, n_bootstrap: int = 1000, seed: int = 0) -> Correlation:
-    """Resampling (x, y) pairs; resamples in which either variable is constant are skipped."""
+    """Resampling (x, y) pairs; resamples in which either variable is constant are left out."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     if len(x) < 3:
         raise ValueError(f"a correlation needs at least 3 points, got {len(x)}")
-    rng = np.random.default_rng(seed)
-    boot = {"pearson": [], "spearman": []}
-    for _ in range(n_bootstrap):
-        i = rng.integers(0, len(x), len(x))
-        if np.ptp(x[i]) == 0 or np.ptp(y[i]) == 0:
-            continue
-        boot["pearson"].append(stats.pearsonr(x[i], y[i])[0])
-        boot["spearman"].append(stats.spearmanr(x[i], y[i])[0])
-
-    def interval(values: list[float]) -> tuple[float, float]:
-        return tuple(np.percentile(values, [2.5, 97.5])) if values else (np.nan, np.nan)
-
+    boot = np.random.default_rng(seed).integers(0, len(x), (n_bootstrap, len(x)))
+    result = correlations(x, y, x[boot], y[boot], level=0.95)
+    pearson, spearman = result["pearson"], result["spearman"]
     return Correlation(
         n=len(x),
-        pearson=stats.pearsonr(x, y)[0],
-        pearson_ci=interval(boot["pearson"]),
-        spearman=stats.spearmanr(x, y)[0],
-        spearman_ci=interval(boot["spearman"]),
+        pearson=pearson["r"],
+        pearson_ci=(pearson["ci_low"], pearson["ci_high"]),
+        spearman=spearman["r"],
+        spearman_ci=(spearman["ci_low"], spearman["ci_high"]),
     )
 
 

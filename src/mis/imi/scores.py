@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mis.alpha import hard_accuracy, unit_probability
 from mis.imi.stimuli import UnitStimuli, parse_stimuli, stimulus_tasks, unit_frame_keys
 from mis.models import select_device
-from mis.scoring import scores_from_margins, task_margins
+from mis.scoring import task_margins
 from mis.similarity import build_embedder, build_pairwise, embed_images, pairwise_task_margins
 from mis.similarity.embedding import PAIRWISE_BACKENDS
 from mis.storage import write_table
@@ -68,12 +69,15 @@ def margins_table(units: list[UnitStimuli], margins: list[np.ndarray]) -> pd.Dat
 
 
 def units_table(units: list[UnitStimuli], margins: list[np.ndarray], alpha: float) -> pd.DataFrame:
-    """One row per unit: MIS at ``alpha`` and hard accuracy (method.md §3)."""
-    scores = [scores_from_margins(torch.from_numpy(m[None]), alpha) for m in margins]
+    """One row per unit: MIS at ``alpha`` and hard accuracy (method.md §3), by the formulas that fit
+    α, over all units at once (margins NaN-padded, as units may have different numbers of tasks)."""
+    n_tasks = np.array([len(m) for m in margins])
+    padded = np.full((len(margins), n_tasks.max(initial=0)), np.nan)
+    padded[np.arange(padded.shape[1]) < n_tasks[:, None]] = np.concatenate(margins)
     table = pd.DataFrame(unit_frame_keys(units))
-    table["n_tasks"] = [len(m) for m in margins]
-    table["mis"] = [s.mis[0] for s in scores]
-    table["hard_accuracy"] = [s.hard_accuracy[0] for s in scores]
+    table["n_tasks"] = n_tasks
+    table["mis"] = unit_probability(padded, alpha)
+    table["hard_accuracy"] = hard_accuracy(padded)
     table["folder"] = [u.folder for u in units]
     return table
 
