@@ -299,7 +299,7 @@ def test_imi_mis_equals_direct_computation(stimuli_dir: Path, validated: Path) -
 def test_imi_mis_with_a_pairwise_backend(stimuli_dir: Path, tmp_path: Path, monkeypatch) -> None:
     from mis.similarity.pairwise import build_lpips
 
-    monkeypatch.setattr("mis.imi.scores.build_pairwise", lambda spec, device: build_lpips("alex", None, 32, device))
+    monkeypatch.setattr("mis.similarity.margins.build_pairwise", lambda spec, device: build_lpips("alex", None, 32, device))
     similarity = {"name": "lpips", "label": "LPIPS (random)", "backend": "lpips", "variant": "alex", "image_size": 32,
                   "batch_size": 64, "num_workers": 0}
     table = write_imi_mis(stimuli_dir, DEFAULT_PATTERN, ["natural_hard95"], similarity, 8.0, "cpu", 2,

@@ -32,10 +32,9 @@ from mis.images import build_manifest
 from mis.layers import LAYER_TYPES, Layer, layer_table, select_layers
 from mis.models import eval_transform, select_device, to_device
 from mis.results import unit_table
-from mis.scoring import scores_from_margins, task_margins
-from mis.similarity import build_embedder, build_pairwise, embed_images, pairwise_task_margins
-from mis.similarity.embedding import PAIRWISE_BACKENDS
-from mis.tasks import Tasks, rows_of, sample_tasks, task_rng
+from mis.scoring import scores_from_margins
+from mis.similarity.margins import margins_function
+from mis.tasks import rows_of, sample_tasks, task_rng
 
 PathLike = str | os.PathLike
 REPO = Path(__file__).resolve().parents[2]
@@ -84,18 +83,6 @@ def layer_row(model: nn.Module, layer: Layer, input_size: Sequence[int], device:
     return row
 
 
-def margins_of(tasks: Tasks, scoring: Scoring, images_root: PathLike, paths: np.ndarray, batch_size: int, num_workers: int, device: torch.device) -> torch.Tensor:
-    """Δ per (unit, task): from embeddings of just the task images, or pair by pair for pairwise
-    backends (as the workflow's compute_mis)."""
-    similarity = scoring.similarity
-    if similarity["backend"] in PAIRWISE_BACKENDS:
-        backend = build_pairwise(similarity, device)
-        return pairwise_task_margins(backend, tasks, images_root, list(paths), batch_size, num_workers)
-    needed = np.unique(np.concatenate([a.ravel() for a in vars(tasks).values()]))
-    embeddings, _ = embed_images(build_embedder(similarity, device), str(images_root), list(paths[needed]), batch_size, num_workers)
-    return task_margins(torch.from_numpy(embeddings).to(device), rows_of(tasks, needed, images_root))
-
-
 def score_layer(
     model: nn.Module,
     layer_name: str,
@@ -136,6 +123,9 @@ def score_layer(
     finally:
         model.train(was_training)
     tasks = sample_tasks(extremes.top_idx.T, extremes.bottom_idx.T, n_tasks, n_refs, task_rng(seed, name))
-    margins = margins_of(tasks, scoring, images_root, manifest["path"].to_numpy(), batch_size, num_workers, dev)
+    needed = np.unique(np.concatenate([a.ravel() for a in vars(tasks).values()]))  # embed just the task images
+    paths = list(manifest["path"].to_numpy()[needed])
+    margins_of = margins_function(scoring.similarity, images_root, paths, batch_size, num_workers, dev)
+    margins = margins_of(rows_of(tasks, needed, images_root))
     scores = scores_from_margins(margins, scoring.alpha)
     return unit_table(name, layer_info, extremes.value_range, scores.mis, scores.hard_accuracy, scoring.constant_threshold)

@@ -39,7 +39,7 @@ def task_margins(embeddings: torch.Tensor, tasks: Tasks, max_gram_images: int = 
     arrays = [tasks.max_refs, tasks.min_refs, tasks.max_queries, tasks.min_queries]
     used, inverse = np.unique(np.concatenate([a.ravel() for a in arrays]), return_inverse=True)
     device = embeddings.device
-    n_slots = sum(a.size for a in arrays)  # image embeddings the gather path reads
+    n_slots = len(inverse)  # image embeddings the gather path reads
     if len(used) <= max_gram_images and len(used) ** 2 <= GRAM_ENTRIES_PER_SLOT * n_slots:
         local = embeddings[torch.as_tensor(used, device=device)]
         gram = local @ local.T

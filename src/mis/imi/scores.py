@@ -18,9 +18,7 @@ import torch
 from mis.alpha import hard_accuracy, unit_probability
 from mis.imi.stimuli import UnitStimuli, parse_stimuli, stimulus_tasks, unit_frame_keys
 from mis.models import select_device
-from mis.scoring import task_margins
-from mis.similarity import build_embedder, build_pairwise, embed_images, pairwise_task_margins
-from mis.similarity.embedding import PAIRWISE_BACKENDS
+from mis.similarity.margins import margins_function
 from mis.storage import write_table
 
 log = logging.getLogger(__name__)
@@ -33,23 +31,7 @@ def stimulus_margins(
     Embedding backends embed each stimulus image once; pairwise backends compare every pair."""
     paths, groups = stimulus_tasks(units)
     log.info("%d units, %d stimulus images, similarity backend %s", len(units), len(paths), similarity["backend"])
-    batch_size, workers = similarity["batch_size"], similarity["num_workers"]
-    if similarity["backend"] in PAIRWISE_BACKENDS:
-        backend = build_pairwise(similarity, device)
-
-        def margins_of(tasks):
-            return pairwise_task_margins(backend, tasks, root, paths, batch_size, workers)
-    else:
-        embedder = build_embedder(similarity, device)
-        embeddings, readable = embed_images(embedder, str(root), paths, batch_size, workers)
-        if not readable.all():
-            bad = [paths[i] for i in np.flatnonzero(~readable)]
-            raise ValueError(f"{len(bad)} stimulus images below {root} could not be read, e.g. {bad[:5]}")
-        embeddings = torch.from_numpy(embeddings).to(device)
-
-        def margins_of(tasks):
-            return task_margins(embeddings, tasks)
-
+    margins_of = margins_function(similarity, root, paths, similarity["batch_size"], similarity["num_workers"], device)
     margins: list[np.ndarray] = [np.empty(0)] * len(units)
     for positions, tasks in groups:
         for position, row in zip(positions, margins_of(tasks).double().cpu().numpy(), strict=True):

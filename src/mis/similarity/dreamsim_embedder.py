@@ -23,10 +23,10 @@ from unittest import mock
 
 import torch
 from torch import nn
-from torchvision import transforms
 
 from mis.models import WeightsError
 from mis.scoring import normalise
+from mis.similarity.pairwise import square_transform
 from mis.similarity.weights import checkpoint_name, missing, offline_torch_hub, seeded
 
 IMAGE_SIZE = 224
@@ -85,12 +85,6 @@ def release_url(variant: str) -> str:
     return f"{RELEASES}/{VARIANTS[variant].release}/dreamsim_{variant}_checkpoint.zip"
 
 
-def dreamsim_transform() -> transforms.Compose:
-    """DreamSim's preprocessing: 224×224 bicubic resize, values in [0, 1]."""
-    resize = transforms.Resize((IMAGE_SIZE, IMAGE_SIZE), interpolation=transforms.InterpolationMode.BICUBIC)
-    return transforms.Compose([resize, transforms.ToTensor()])
-
-
 @dataclass
 class DreamSimEmbedder:
     """DreamSim embeddings as unit-norm rows, so that their dot product is 1 − DreamSim distance."""
@@ -100,7 +94,8 @@ class DreamSimEmbedder:
 
     @property
     def transform_and_size(self) -> tuple[Callable, tuple[int, ...]]:
-        return dreamsim_transform(), (3, IMAGE_SIZE, IMAGE_SIZE)
+        """DreamSim's preprocessing: 224×224 bicubic resize, values in [0, 1]."""
+        return square_transform(IMAGE_SIZE)
 
     @torch.inference_mode()
     def embed(self, images: torch.Tensor) -> torch.Tensor:
