@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from mis.datasets import image_loader
 from mis.layers import Layer
 from mis.models import to_input
 from mis.storage import atomic_path
@@ -269,11 +270,6 @@ def pass_order(n_images: int, sample_size: int) -> tuple[np.ndarray, int]:
     return np.concatenate([sample, rest]), len(sample)
 
 
-def _batches(dataset: torch.utils.data.Dataset, positions: np.ndarray, settings: StreamSettings):
-    subset = torch.utils.data.Subset(dataset, positions.tolist())
-    return torch.utils.data.DataLoader(subset, batch_size=settings.batch_size, shuffle=False, num_workers=settings.num_workers)
-
-
 @torch.inference_mode()
 def extract_extremes(
     model: nn.Module,
@@ -306,7 +302,8 @@ def extract_extremes(
         for phase_end in (n_sample, len(order)):
             if position >= phase_end:
                 continue
-            for n_batch, (images, indices, ok) in enumerate(_batches(dataset, order[position:phase_end], settings), 1):
+            subset = torch.utils.data.Subset(dataset, order[position:phase_end].tolist())
+            for n_batch, (images, indices, ok) in enumerate(image_loader(subset, settings.batch_size, settings.num_workers), 1):
                 position += len(indices)
                 n_skipped += int((~ok).sum())
                 progress.update(len(indices))

@@ -34,7 +34,7 @@ from mis.models import eval_transform, select_device, to_device
 from mis.results import unit_table
 from mis.scoring import scores_from_margins
 from mis.similarity.margins import margins_function
-from mis.tasks import rows_of, sample_tasks, task_rng
+from mis.tasks import rows_of, sample_tasks, task_images, task_rng
 
 PathLike = str | os.PathLike
 REPO = Path(__file__).resolve().parents[2]
@@ -123,7 +123,7 @@ def score_layer(
     finally:
         model.train(was_training)
     tasks = sample_tasks(extremes.top_idx.T, extremes.bottom_idx.T, n_tasks, n_refs, task_rng(seed, name))
-    needed = np.unique(np.concatenate([a.ravel() for a in vars(tasks).values()]))  # embed just the task images
+    needed = task_images(tasks)  # embed just these
     paths = list(manifest["path"].to_numpy()[needed])
     margins_of = margins_function(scoring.similarity, images_root, paths, batch_size, num_workers, dev)
     margins = margins_of(rows_of(tasks, needed, images_root))

@@ -113,6 +113,6 @@ class ImageDataset(torch.utils.data.Dataset):
         return Image.open(io.BytesIO(self.shards.read(self.root / shard, member)))
 
 
-def image_loader(dataset: ImageDataset, batch_size: int, num_workers: int) -> torch.utils.data.DataLoader:
+def image_loader(dataset: torch.utils.data.Dataset, batch_size: int, num_workers: int) -> torch.utils.data.DataLoader:
     """Ordered (unshuffled) batches, so that results do not depend on worker scheduling."""
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)

@@ -23,10 +23,11 @@ from mis.layers import layer_table, select_layers
 from mis.models import build_model, eval_transform, library_of, select_device, to_device
 from mis.results import unit_table
 from mis.scoring import scores_from_margins, task_margins
-from mis.similarity import build_embedder, build_pairwise, embed_images, pairwise_task_margins
+from mis.similarity import build_embedder, embed_images
 from mis.similarity.embedding import PAIRWISE_BACKENDS
+from mis.similarity.margins import margins_function
 from mis.storage import read_arrays, read_table, write_arrays, write_json, write_table
-from mis.tasks import read_tasks, rows_of
+from mis.tasks import read_tasks, rows_of, task_images
 
 log = logging.getLogger(__name__)
 PathLike = str | os.PathLike
@@ -68,10 +69,11 @@ def extract_activations(
         quantile_sample=extraction["quantile_sample"],
         checkpoint_every=extraction["checkpoint_every"],
     )
+    fingerprint, layer_names = manifest_fingerprint(manifest), list(table["layer"])
     signature = {
         "model": model_spec,
-        "dataset": manifest_fingerprint(manifest),
-        "layers": list(table["layer"]),
+        "dataset": fingerprint,
+        "layers": layer_names,
         "settings": {"k": k, "levels": settings.levels, "n_near": n_near, "sample": settings.quantile_sample},
     }
     log.info("%s: %d layers, %d units, %d images on %s", model_name, len(layers), sum(counts), len(manifest), dev)
@@ -94,8 +96,8 @@ def extract_activations(
             "library": library_of(model_spec),
             "architecture": model_spec["architecture"],
             "weights": model_spec["weights"],
-            "layers": list(table["layer"]),
-            "dataset_fingerprint": manifest_fingerprint(manifest),
+            "layers": layer_names,
+            "dataset_fingerprint": fingerprint,
             "n_images": extremes.n_images,
             "n_skipped": extremes.n_skipped,
             "n_layers": len(layers),
@@ -122,7 +124,7 @@ def embed_image_set(
     embedded once (and cached) with the configured similarity backend."""
     torch.set_num_threads(threads)
     manifest = read_table(manifest_path)
-    needed = np.unique(np.concatenate([a.ravel() for p in tasks_paths for a in read_arrays(p).values()]))
+    needed = np.unique(np.concatenate([task_images(read_tasks(p)) for p in tasks_paths]))
     keys = list(image_keys(manifest["path"].to_numpy()[needed], manifest["bytes"].to_numpy()[needed]))
     cache = EmbeddingCache(cache_dir)
     embedder = None
@@ -159,8 +161,8 @@ def compute_mis(
     tasks = read_tasks(tasks_path)
     if similarity["backend"] in PAIRWISE_BACKENDS:
         paths = list(read_table(manifest_path)["path"])
-        backend = build_pairwise(similarity, dev)
-        margins = pairwise_task_margins(backend, tasks, images_root, paths, similarity["batch_size"], similarity["num_workers"])
+        margins_of = margins_function(similarity, images_root, paths, similarity["batch_size"], similarity["num_workers"], dev)
+        margins = margins_of(tasks)
     else:
         stored = read_arrays(embeddings_path)
         embeddings = torch.from_numpy(stored["embeddings"]).to(dev)

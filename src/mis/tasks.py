@@ -80,6 +80,11 @@ def read_tasks(path: str | os.PathLike) -> Tasks:
     return Tasks(**read_arrays(path))
 
 
+def task_images(tasks: Tasks) -> np.ndarray:
+    """The distinct images the tasks use, sorted: the ones to embed."""
+    return np.unique(np.concatenate([array.ravel() for array in vars(tasks).values()]))
+
+
 def rows_in(images: np.ndarray, indices: np.ndarray, source: str | os.PathLike) -> np.ndarray:
     """``indices`` (image indices, any shape) as rows of ``images``, the sorted image indices that
     an embeddings file holds; an image the file lacks is an error naming the file."""
