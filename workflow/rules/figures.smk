@@ -42,6 +42,7 @@ rule plot_fig4:
         table="results/analysis/fig4.csv",
         figure=report("figures/fig4.pdf", category="Figures", caption="../report/fig4.rst"),
     params:
+        models=MODELS,
         n_density_models=15,
         seed=config["seed"],
         labels=MODEL_LABELS,

@@ -6,6 +6,7 @@ from mis.runlog import log_to
 log_to(snakemake.log[0])
 make_fig4(
     summary_path=snakemake.input.summary,
+    models=snakemake.params.models,
     units_paths=list(snakemake.input.units),
     accuracy_path=snakemake.input.accuracy,
     n_density_models=snakemake.params.n_density_models,

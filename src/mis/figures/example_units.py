@@ -13,7 +13,7 @@ from torchvision import transforms
 from mis.results import read_units
 from mis.datasets import ImageDataset
 from mis.figures.style import plt, save_pdf
-from mis.storage import read_arrays, read_table, write_table
+from mis.storage import read_table, write_table
 
 THUMBNAIL = 96
 
@@ -30,21 +30,35 @@ def example_units(units: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def extreme_images(examples: pd.DataFrame, extremes_paths: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """The most and least activating images of each example unit (rows of ``examples``): only the
+    two index arrays of each model's extremes file are read, one model at a time (a sweep's
+    extremes files together would not fit in memory)."""
+    top, bottom = [None] * len(examples), [None] * len(examples)
+    for model, group in examples.reset_index(drop=True).groupby("model", sort=False):
+        with np.load(extremes_paths[model]) as extremes:
+            top_idx, bottom_idx = extremes["top_idx"], extremes["bottom_idx"]
+        for position, row in group["row"].items():
+            top[position], bottom[position] = top_idx[row], bottom_idx[row]
+    return np.stack(top), np.stack(bottom)
+
+
 def plot_example_units(
     examples: pd.DataFrame,
-    top_idx: dict[str, np.ndarray],
-    bottom_idx: dict[str, np.ndarray],
+    top_idx: np.ndarray,
+    bottom_idx: np.ndarray,
     images_root: str | os.PathLike,
     paths: Sequence[str],
     path: str | os.PathLike,
     n_images: int = 5,
 ) -> None:
-    """One row per example unit: its ``n_images`` most activating images, then its least activating."""
+    """One row per example unit: its ``n_images`` most activating images (``top_idx``, a row per
+    example), then its least activating (``bottom_idx``)."""
     thumbnail = transforms.Compose([transforms.Resize(THUMBNAIL), transforms.CenterCrop(THUMBNAIL), transforms.ToTensor()])
     dataset = ImageDataset(images_root, paths, thumbnail, (3, THUMBNAIL, THUMBNAIL))
     fig, axes = plt.subplots(len(examples), 2 * n_images, figsize=(2 * n_images * 0.9, len(examples) * 1.1), squeeze=False)
     for r, example in enumerate(examples.itertuples()):
-        shown = list(top_idx[example.model][example.row, :n_images]) + list(bottom_idx[example.model][example.row, :n_images])
+        shown = list(top_idx[r, :n_images]) + list(bottom_idx[r, :n_images])
         for c, image_index in enumerate(shown):
             ax = axes[r, c]
             ax.imshow(dataset[int(image_index)][0].permute(1, 2, 0).numpy())
@@ -69,12 +83,10 @@ def make_example_units(
     figure_path: str,
 ) -> pd.DataFrame:
     examples = example_units(read_units(units_paths))
-    extremes = {m: read_arrays(p) for m, p in zip(models, extremes_paths)}
     write_table(examples, table_path)
     plot_example_units(
         examples,
-        {m: e["top_idx"] for m, e in extremes.items()},
-        {m: e["bottom_idx"] for m, e in extremes.items()},
+        *extreme_images(examples, dict(zip(models, extremes_paths))),
         images_root,
         list(read_table(manifest_path)["path"]),
         figure_path,

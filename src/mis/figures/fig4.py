@@ -53,15 +53,16 @@ def plot_accuracy_and_densities(
     save_pdf(fig, path)
 
 
-def make_fig4(summary_path: str, units_paths: list[str], accuracy_path: str, n_density_models: int, seed: int,
-              table_path: str, figure_path: str, labels: dict[str, str] | None = None) -> pd.DataFrame:
+def make_fig4(summary_path: str, models: list[str], units_paths: list[str], accuracy_path: str, n_density_models: int,
+              seed: int, table_path: str, figure_path: str, labels: dict[str, str] | None = None) -> pd.DataFrame:
     """Join accuracies, correlate (when ≥ 3 models have one), pick the density models; write the
-    table behind panel A (with a ``density`` flag for panel B) and the figure."""
+    table behind panel A (with a ``density`` flag for panel B) and the figure. Only the picked
+    models' unit tables are read (``units_paths`` are the ``models``' in order)."""
     summary = read_table(summary_path)
     table = with_accuracy(summary, pd.read_csv(accuracy_path))
     corr = correlation(table["top1"], table["mean_mis"], seed=seed) if len(table) >= 3 else None
     picked = spread_models(summary, n_density_models)
-    units = read_units(units_paths)
+    units = read_units([path for model, path in zip(models, units_paths, strict=True) if model in picked])
     densities = {m: units.loc[(units["model"] == m) & ~units["constant"], "mis"].to_numpy() for m in picked}
     out = summary.merge(table[["model", "top1", "source"]], on="model", how="left").assign(density=lambda t: t["model"].isin(picked))
     write_table(out, table_path)
