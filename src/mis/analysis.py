@@ -10,8 +10,8 @@ import pandas as pd
 import scikit_posthocs
 
 from mis.bootstrap import correlations
+from mis.results import LAYER_TYPE_ORDER
 
-LAYER_TYPE_ORDER = ["conv", "linear", "batchnorm", "layernorm", "groupnorm"]
 
 
 @dataclass

@@ -9,7 +9,7 @@ import pandas as pd
 
 from mis.analysis import layer_means
 from mis.results import read_units
-from mis.figures.style import plt, save_pdf
+from mis.figures.style import LAYER_COLORS, plt, save_pdf
 from mis.storage import write_table
 
 N_BINS = 10
@@ -22,11 +22,12 @@ def plot_depth_and_width(layers: pd.DataFrame, path: str | os.PathLike) -> None:
     edges = np.linspace(0, 1, N_BINS + 1)
     centres = (edges[:-1] + edges[1:]) / 2
     for ax, column, label in zip(axes, ("relative_depth", "relative_width"), ("relative depth", "relative width")):
-        for i, (layer_type, rows) in enumerate(layers.groupby("layer_type", sort=True)):
-            ax.scatter(rows[column], rows["mis"], s=6, alpha=0.35, color=f"C{i}")
+        for layer_type, rows in layers.groupby("layer_type", sort=True):
+            color = LAYER_COLORS.get(layer_type, "grey")
+            ax.scatter(rows[column], rows["mis"], s=6, alpha=0.35, color=color)
             bins = np.clip(np.digitize(rows[column], edges) - 1, 0, N_BINS - 1)
             means = rows.groupby(bins)["mis"].mean()
-            ax.plot(centres[means.index], means.to_numpy(), color=f"C{i}", linewidth=1.5, marker="o", markersize=3, label=f"{layer_type} (n={len(rows)} layers)")
+            ax.plot(centres[means.index], means.to_numpy(), color=color, linewidth=1.5, marker="o", markersize=3, label=f"{layer_type} (n={len(rows)} layers)")
         ax.set_xlabel(f"{label} of the layer (0–1)")
         ax.set_xlim(-0.02, 1.02)
     axes[0].set_ylabel("mean per-unit MIS of the layer")

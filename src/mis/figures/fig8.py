@@ -11,11 +11,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
 
-from mis.analysis import LAYER_TYPE_ORDER, layer_means
+from mis.analysis import layer_means
 from mis.figures.fig7 import epoch_of
-from mis.figures.style import plt, save_pdf
+from mis.figures.style import LAYER_COLORS, plt, save_pdf
 
-LAYER_COLORS = {layer_type: f"C{i}" for i, layer_type in enumerate(LAYER_TYPE_ORDER)}
 MAX_LAYER_LABELS = 80
 MAX_EPOCH_LABELS = 40
 
