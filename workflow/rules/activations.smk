@@ -9,6 +9,7 @@ rule extract_activations:
         meta="results/activations/{model}/meta.json",
     params:
         model_spec=lambda wc: ALL_MODEL_SPECS[wc.model],
+        config_key=lambda wc: model_config_key(wc.model),
         extraction=config["extraction"],
         images_root=config["images"]["root"],
         k=IMAGES_PER_SIDE,

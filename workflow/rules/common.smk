@@ -35,6 +35,13 @@ def training_model_spec(epoch):
     return {"library": TRAINING["library"], "architecture": TRAINING["architecture"], "weights": weights}
 
 
+def model_config_key(model):
+    """The config entry a model's weights come from, for error messages."""
+    if model not in TRAINING_EPOCHS:
+        return f"models.{model}.weights"
+    return "training.checkpoints.pattern" if "checkpoints" in TRAINING else "training.train"
+
+
 def training_checkpoint_input(wildcards):
     """A training epoch's checkpoint is an input of its extraction, so that train_model runs first."""
     epoch = TRAINING_EPOCHS.get(wildcards.model)
