@@ -1,9 +1,13 @@
 rule prepare_images:
-    """Index the image set; fails naming any listed file that is missing or empty."""
+    """Index the image set; fails naming any listed file that is missing or empty, or a set too
+    small for the tasks. Re-runs (and so does everything after it) when the image set changes:
+    `image_set` is a hash of every image file's path, size and modification time."""
     output:
         manifest="results/images/manifest.csv",
     params:
         images=config["images"],
+        tasks=TASKS,
+        image_set=lambda wildcards: image_set_signature(config["images"]),
     log:
         "logs/prepare_images.log",
     conda:
