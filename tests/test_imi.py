@@ -22,7 +22,8 @@ from conftest import DEMO_IMAGES, REPO, SCHEMA
 from mis.alpha import Settings, fit_alpha, validate, write_validation
 from mis.config import ConfigError, validate_config
 from mis.figures.fig2 import plot_fig2
-from mis.figures.imi_appendix import plot_overestimated_units, plot_similarity_comparison
+from mis.figures.overestimated_units import plot_overestimated_units
+from mis.figures.similarity_comparison import plot_similarity_comparison
 from mis.imi import split_condition
 from mis.imi.appendix import CEILING, compare_similarities, overestimated_units
 from mis.imi.demo import response_table, write_demo_release

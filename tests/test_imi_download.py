@@ -19,7 +19,8 @@ from pathlib import Path
 import pooch
 import pytest
 
-from mis.imi.download import FILE_MAP, MARKER, DatasetError, dataset_path, fetch_dataset, unpack
+from mis.imi.download import MARKER, fetch_dataset, unpack
+from mis.imi.release import FILE_MAP, DatasetError, dataset_path
 
 RESPONSES = "human_responses/responses_main.csv"
 NEEDED = [RESPONSES, FILE_MAP]

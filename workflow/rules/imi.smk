@@ -7,7 +7,7 @@
 #   compute_imi_mis + compute_mis (per model) ─> join_imi_units;  compute_mis ─> select_extreme_units
 
 if "imi" in config:
-    from mis.imi.download import FILE_MAP, RESPONSES
+    from mis.imi.release import FILE_MAP, RESPONSES
 
     IMI = config["imi"]
     IMI_DIR = f"results/imi/{SIMILARITY}"

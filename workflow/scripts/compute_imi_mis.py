@@ -1,6 +1,6 @@
 """Snakemake adapter: task margins and MIS of the IMI units from the images humans saw."""
 
-from mis.imi.download import FILE_MAP, dataset_path
+from mis.imi.release import FILE_MAP, dataset_path
 from mis.imi.scores import load_units, write_imi_mis
 from mis.runlog import log_to
 

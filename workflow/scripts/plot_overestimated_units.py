@@ -1,6 +1,6 @@
 """Snakemake adapter: appendix figure of the units where MIS overestimates HIS most."""
 
-from mis.figures.imi_appendix import plot_overestimated_units
+from mis.figures.overestimated_units import plot_overestimated_units
 from mis.runlog import log_to
 from mis.storage import read_table
 

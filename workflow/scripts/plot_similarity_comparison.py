@@ -1,6 +1,6 @@
 """Snakemake adapter: appendix figure, similarity backends against the noise ceiling."""
 
-from mis.figures.imi_appendix import plot_similarity_comparison
+from mis.figures.similarity_comparison import plot_similarity_comparison
 from mis.runlog import log_to
 from mis.storage import read_table
 

@@ -1,6 +1,6 @@
 """Snakemake adapter: tidy main trials, per-unit human interpretability score and model counts of one IMI table."""
 
-from mis.imi.download import dataset_path
+from mis.imi.release import dataset_path
 from mis.imi.responses import write_human_scores
 from mis.runlog import log_to
 

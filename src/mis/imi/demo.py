@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mis.imi.download import FILE_MAP, RESPONSES
+from mis.imi.release import FILE_MAP, RESPONSES
 from mis.imi.responses import CHECKS, COLUMNS
 from mis.imi.stimuli import N_ITEMS
 

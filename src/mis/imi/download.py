@@ -11,13 +11,10 @@ into a temporary folder that takes the target's name only when complete.
 
 Offline, the record cannot be read and this fails at once, saying which files to put where;
 files placed by hand are used if every pinned checksum matches (or ``imi.allow_unverified``).
-What the stage needs from the release (method.md §4) is found below the data folder at most two
-folders deep, so an archive that wraps its content in a top folder is fine.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import posixpath
@@ -28,19 +25,13 @@ from typing import Any
 
 import pooch
 
+from mis.imi.release import DatasetError, locate
 from mis.storage import atomic_directory, sha256_of, write_json
 
 log = logging.getLogger(__name__)
 DOI = "10.5281/zenodo.8131197"
-RESPONSES = "human_responses/responses_{table}.csv"
-FILE_MAP = "image_data/imagenet_exemplars_file_map.json"
 ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tar", ".zip")
 MARKER = ".unpacked-from.sha256"
-SEARCH_DEPTH = 2  # folders between the data folder and a needed path (an archive's own top folder)
-
-
-class DatasetError(RuntimeError):
-    """A dataset file is missing, unverified or damaged; the message says what to do."""
 
 
 def record_url(doi: str) -> str:
@@ -97,15 +88,6 @@ def unpack(archive: str | os.PathLike, folder: str | os.PathLike, digest: str) -
                     raise DatasetError(f"{archive}: {error}; refusing to unpack the archive") from error
         (tmp / MARKER).write_text(digest + "\n")
     log.info("unpacked %s into %s", archive, folder)
-
-
-def locate(data_dir: Path, relative: str) -> Path | None:
-    """``relative`` below ``data_dir``, directly or up to ``SEARCH_DEPTH`` folders deeper; two
-    matches are an error (which one is the release's is unclear)."""
-    found = [p for depth in range(SEARCH_DEPTH + 1) for p in sorted(data_dir.glob("/".join(["*"] * depth + [relative])))]
-    if len(found) > 1:
-        raise DatasetError(f"{relative} is found twice below {data_dir}: {[str(p) for p in found]}; remove one")
-    return found[0] if found else None
 
 
 def place_by_hand(doi: str, data_dir: Path, needed: list[str]) -> str:
@@ -223,14 +205,3 @@ def fetch_dataset(
     write_json(report_path, report)
     return report
 
-
-def dataset_path(report_path: str | os.PathLike, relative: str) -> Path:
-    """A path of the release from the report of ``fetch_dataset`` (found there, or below its data folder)."""
-    with open(report_path) as handle:
-        report = json.load(handle)
-    if relative in report["located"]:
-        return Path(report["located"][relative])
-    path = locate(Path(report["data_dir"]), relative)
-    if path is None:
-        raise DatasetError(f"{relative} not found below {report['data_dir']} (the IMI release, see {report_path})")
-    return path
