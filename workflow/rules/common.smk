@@ -78,7 +78,13 @@ if TRAINING:
     ALL_FIGURES += ["figures/fig7.pdf", "figures/fig8.pdf", "figures/fig8_all_epochs.pdf"]
 # The IMI validation (Fig. 2) and the units of the interventional study: with an `imi` config block only.
 if "imi" in config:
-    ALL_FIGURES += ["figures/fig2.pdf", "results/imi/extreme_units.csv"]
+    ALL_FIGURES += [
+        "figures/fig2.pdf",
+        "figures/similarity_comparison.pdf",
+        "figures/imi_overestimated_units.pdf",
+        f"results/imi/{SIMILARITY}/unit_join.csv",
+        "results/imi/extreme_units.csv",
+    ]
 
 
 def similarity_inputs(wildcards):
