@@ -310,8 +310,8 @@ def test_image_set_signature_follows_the_files(small_image_folder: Path, tmp_pat
     one = image_set_signature(listed)
     file_list.write_text(f"{photos[0].name}\n{photos[2].name}\n")
     assert image_set_signature(listed) != one
-    with pytest.raises(FileNotFoundError, match="images.root"):
-        image_set_signature({**images, "root": str(tmp_path / "absent")})
+    assert image_set_signature({**images, "root": str(tmp_path / "absent")}) == "absent"  # a dry run still plans
+    assert image_set_signature({**listed, "file_list": str(tmp_path / "absent.txt")}) == "absent"
 
 
 def test_too_few_images_for_the_tasks_fails_before_any_model(small_image_folder: Path, tmp_path: Path) -> None:

@@ -203,6 +203,8 @@ def listed_rows(root: str, entries: Iterable[str]) -> list[Row]:
 
 def read_file_list(file_list: str | Path) -> list[str]:
     """Paths relative to ``images.root``, one per line; blank lines and ``#`` comments are ignored."""
+    if not Path(file_list).is_file():
+        raise FileNotFoundError(f"image file list not found: {file_list} (config key 'images.file_list')")
     lines = Path(file_list).read_text().splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
@@ -247,10 +249,11 @@ def image_set_signature(images: dict) -> str:
     size and modification time of every image file or tar shard below the root (a file list: its
     text, and each listed file's or shard's size and time). Snakemake re-runs ``prepare_images``
     when it changes, so adding, removing, replacing or touching an image rebuilds the manifest and
-    everything after it. One ``stat`` per file, like the manifest itself."""
+    everything after it. One ``stat`` per file, like the manifest itself. A root or file list that
+    does not exist (yet) gives ``absent``."""
     root = str(images["root"])
     if not os.path.isdir(root):
-        raise FileNotFoundError(f"image root folder not found: {root} (config key 'images.root')")
+        return "absent"  # prepare_images, if it runs, fails naming the key; a dry run still plans
     digest = hashlib.sha256(repr(sorted((k, str(v)) for k, v in images.items())).encode())
     if images.get("file_list") is None:
         suffixes = {e.lower() for e in images["extensions"]} | {SHARD_SUFFIX}
@@ -258,7 +261,7 @@ def image_set_signature(images: dict) -> str:
     else:
         file_list = Path(images["file_list"])
         if not file_list.is_file():
-            raise FileNotFoundError(f"image file list not found: {file_list} (config key 'images.file_list')")
+            return "absent"
         digest.update(file_list.read_bytes())
         files = dict.fromkeys((split_member(entry) or (entry,))[0] for entry in read_file_list(file_list))
         entries = (listed_file_state(root, path) for path in files)
