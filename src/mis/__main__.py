@@ -2,6 +2,9 @@
 
     python -m mis score --model resnet18 --weights random --layer layer3.0.conv1 \\
         --images path/to/folder --n-tasks 10 --n-refs 5 --out units.csv
+
+``python -m mis install-profile`` installs profiles/slurm as the user's ``slurm`` Snakemake profile
+(``make slurm-profile``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from mis.api import DEFAULT_CONFIG, Scoring, score_layer
+from mis.cluster import install_profile
 from mis.models import WeightsError, build_model, eval_transform
 from mis.storage import write_table
 
@@ -47,11 +51,20 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--num-workers", type=int, default=0)
     score.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     score.add_argument("--out", required=True, type=Path, help="unit table to write (.csv or .parquet)")
+    install = commands.add_parser("install-profile", help="install profiles/slurm as your `slurm` Snakemake profile, unless you have one")
+    install.add_argument("--name", default="slurm", help="profile name (default slurm: `snakemake --profile slurm`)")
     return main
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "install-profile":
+        profile, installed = install_profile(args.name)
+        if installed:
+            print(f"installed profiles/slurm as {profile}: `snakemake --profile {args.name}` now submits to SLURM")
+        else:
+            print(f"kept the `{args.name}` profile that Snakemake already finds, {profile}; nothing installed")
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         units = score(args)

@@ -14,10 +14,11 @@ rule extract_activations:
         k=IMAGES_PER_SIDE,
         n_near=TASKS["n_tasks"],
         device=config["device"],
-    threads: 2
+    threads: 8
     resources:
-        mem_mb=8000,
-        runtime=120,
+        mem_mb=per_attempt(16000),
+        runtime=per_attempt(480),
+        gpu=GPUS,
     log:
         "logs/extract_activations/{model}.log",
     conda:

@@ -12,10 +12,11 @@ rule embed_images:
         images_root=config["images"]["root"],
         device=config["device"],
         cache_dir=EMBEDDING_CACHE,
-    threads: 2
+    threads: 8
     resources:
-        mem_mb=8000,
-        runtime=120,
+        mem_mb=per_attempt(16000),
+        runtime=per_attempt(240),
+        gpu=GPUS,
     log:
         "logs/embed_images/{similarity}.log",
     conda:

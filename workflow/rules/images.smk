@@ -4,6 +4,9 @@ rule prepare_images:
         manifest="results/images/manifest.csv",
     params:
         images=config["images"],
+    resources:
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
     log:
         "logs/prepare_images.log",
     conda:

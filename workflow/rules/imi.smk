@@ -61,8 +61,9 @@ if "imi" in config:
             device=config["device"],
         threads: 2
         resources:
-            mem_mb=8000,
-            runtime=120,
+            mem_mb=per_attempt(8000),
+            runtime=per_attempt(120),
+            gpu=GPUS,
         log:
             f"logs/compute_imi_mis/{SIMILARITY}.log",
         conda:

@@ -12,7 +12,11 @@ rule compute_mis:
         images_root=config["images"]["root"],
         mis=config["mis"],
         device=config["device"],
-    threads: 2
+    threads: 4
+    resources:
+        mem_mb=per_attempt(16000),
+        runtime=per_attempt(120),
+        gpu=GPUS,
     log:
         "logs/compute_mis/{model}.log",
     conda:
@@ -49,7 +53,10 @@ rule analyze_convergence:
         n_references=TASKS["n_references"],
         alpha=config["mis"]["alpha"],
         seed=config["seed"],
-    threads: 2
+    threads: 4
+    resources:
+        mem_mb=per_attempt(16000),
+        runtime=per_attempt(60),
     log:
         "logs/analyze_convergence.log",
     conda:

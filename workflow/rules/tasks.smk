@@ -8,6 +8,9 @@ rule sample_tasks:
         n_tasks=TASKS["n_tasks"],
         n_references=TASKS["n_references"],
         seed=config["seed"],
+    resources:
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
     log:
         "logs/sample_tasks/{model}.log",
     conda:

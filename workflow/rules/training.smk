@@ -26,8 +26,9 @@ if TRAINING:
                 device=config["device"],
             threads: 2
             resources:
-                mem_mb=4000,
-                runtime=60,
+                mem_mb=per_attempt(4000),
+                runtime=per_attempt(60),
+                gpu=GPUS,
             log:
                 f"logs/train_model/{TRAINING['name']}.log",
             conda:
