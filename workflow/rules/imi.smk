@@ -15,14 +15,14 @@ if "imi" in config:
             manifest=os.path.join(workflow.basedir, IMI["manifest"]),  # relative: shipped in the repository
         output:
             report="results/imi/files.json",
-        params:
-            data_dir=IMI["data_dir"],
-            allow_unverified=IMI["allow_unverified"],
-            timeout=IMI["timeout"],
         log:
             "logs/download_imi.log",
         conda:
             "../../envs/imi.yaml"
+        params:
+            data_dir=IMI["data_dir"],
+            allow_unverified=IMI["allow_unverified"],
+            timeout=IMI["timeout"],
         script:
             "../scripts/download_imi.py"
 
@@ -33,15 +33,15 @@ if "imi" in config:
         output:
             trials="results/imi/responses/{table}_trials.parquet",
             his="results/imi/responses/{table}_his.csv",
+        log:
+            "logs/score_human_responses/{table}.log",
+        wildcard_constraints:
+            table="main|lower_quality|all",
+        conda:
+            "../../envs/imi.yaml"
         params:
             responses=lambda wc: os.path.join(IMI["data_dir"], f"responses_{wc.table}.csv"),
             ci_level=IMI["ci_level"],
-        wildcard_constraints:
-            table="main|lower_quality|all",
-        log:
-            "logs/score_human_responses/{table}.log",
-        conda:
-            "../../envs/imi.yaml"
         script:
             "../scripts/score_human_responses.py"
 
@@ -52,6 +52,15 @@ if "imi" in config:
         output:
             margins=f"{IMI_DIR}/margins.parquet",
             units=f"{IMI_DIR}/units.csv",
+        log:
+            f"logs/compute_imi_mis/{SIMILARITY}.log",
+        conda:
+            "../../envs/torch.yaml"
+        threads: 2
+        resources:
+            mem_mb=per_attempt(8000),
+            runtime=per_attempt(120),
+            gpu=GPUS,
         params:
             stimuli_dir=IMI_STIMULI,
             pattern=IMI["stimuli_pattern"],
@@ -59,15 +68,6 @@ if "imi" in config:
             similarity=config["similarity"],
             alpha=config["mis"]["alpha"],
             device=config["device"],
-        threads: 2
-        resources:
-            mem_mb=per_attempt(8000),
-            runtime=per_attempt(120),
-            gpu=GPUS,
-        log:
-            f"logs/compute_imi_mis/{SIMILARITY}.log",
-        conda:
-            "../../envs/torch.yaml"
         script:
             "../scripts/compute_imi_mis.py"
 
@@ -80,6 +80,10 @@ if "imi" in config:
             summary=f"{IMI_DIR}/alpha.json",
             units=f"{IMI_DIR}/validation_units.csv",
             models=f"{IMI_DIR}/validation_models.csv",
+        log:
+            f"logs/fit_alpha/{SIMILARITY}.log",
+        conda:
+            "../../envs/imi.yaml"
         params:
             conditions=IMI["conditions"],
             settings={
@@ -90,10 +94,6 @@ if "imi" in config:
                 "n_simulations": IMI["n_simulations"],
                 "ci_level": IMI["ci_level"],
             },
-        log:
-            f"logs/fit_alpha/{SIMILARITY}.log",
-        conda:
-            "../../envs/imi.yaml"
         script:
             "../scripts/fit_alpha.py"
 
@@ -105,12 +105,12 @@ if "imi" in config:
             models=rules.fit_alpha.output.models,
         output:
             figure="figures/fig2.pdf",
-        params:
-            similarity_label=config["similarity"]["label"],
         log:
             "logs/plot_fig2.log",
         conda:
             "../../envs/plots.yaml"
+        params:
+            similarity_label=config["similarity"]["label"],
         script:
             "../scripts/plot_fig2.py"
 
@@ -120,11 +120,11 @@ if "imi" in config:
             units=expand(rules.compute_mis.output.units, model=MODELS),
         output:
             table="results/imi/extreme_units.csv",
-        params:
-            n=IMI["n_extreme"],
         log:
             "logs/select_extreme_units.log",
         conda:
             "../../envs/analysis.yaml"
+        params:
+            n=IMI["n_extreme"],
         script:
             "../scripts/select_extreme_units.py"
