@@ -13,6 +13,7 @@ sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])))
 
 from mis.config import validate_config
+from mis.images import image_set_signature
 
 # The embedded default, unless config files are given: `--configfile` replaces it instead of being
 # merged into it, so that config/paper.yaml runs the paper's models only, not the demo's as well.

@@ -15,18 +15,23 @@ from mis.activations import (
     StreamSettings,
     aggregate,
     extract_extremes,
+    key_values,
     pass_order,
     probe_layers,
     quantiles,
+    ranking_keys,
 )
 from mis.layers import layer_table, select_layers
 from mis.results import model_summary, unit_table
 
 
-def stream(keys: torch.Tensor, k: int, batch_size: int) -> RunningTopK:
-    tracker = RunningTopK(k, keys.shape[1])
-    for start in range(0, len(keys), batch_size):
-        tracker.update(keys[start : start + batch_size], torch.arange(start, min(start + batch_size, len(keys))))
+def stream(values: torch.Tensor, k: int, batch_size: int, low_index_first: bool = True, order=None) -> RunningTopK:
+    """``values`` (images, units) fed in blocks of ``batch_size``, in ``order`` (default: index order)."""
+    order = torch.arange(len(values)) if order is None else torch.as_tensor(order)
+    tracker = RunningTopK(k, values.shape[1], low_index_first=low_index_first)
+    for start in range(0, len(values), batch_size):
+        block = order[start : start + batch_size]
+        tracker.update(values[block], block)
     return tracker
 
 
@@ -37,18 +42,70 @@ def test_running_topk_equals_brute_force(batch_size: int) -> None:
         tracker = stream(keys, k=25, batch_size=batch_size)
         order = torch.argsort(keys, dim=0, descending=True)
         torch.testing.assert_close(tracker.idx.long(), order[:25])
-        torch.testing.assert_close(tracker.keys, keys.gather(0, order[:25]))
+        torch.testing.assert_close(tracker.values, keys.gather(0, order[:25]))
+        assert not tracker.tied_at_cut().any()
 
 
-def test_ties_go_to_the_image_seen_first_whatever_the_batch_size() -> None:
-    values = torch.zeros(50, 2)
+def test_ranking_keys_keep_the_order_of_every_float() -> None:
+    values = torch.tensor([-torch.inf, -3e38, -1.5, -1e-30, -0.0, 0.0, 1e-45, 1e-30, 2.0, 3e38, torch.inf])
+    keys = ranking_keys(values[:, None], torch.zeros(len(values), dtype=torch.int64), low_index_first=True)[:, 0]
+    assert (keys[1:] >= keys[:-1]).all() and keys[4] == keys[5]  # -0.0 and 0.0 tie
+    torch.testing.assert_close(key_values(keys), values + 0.0, rtol=0, atol=0)
+
+
+def test_ties_break_by_image_index_whatever_the_pass_order_or_batch_size() -> None:
+    values = torch.zeros(50, 3)
     values[:, 1] = torch.arange(50) % 3  # many ties
-    for batch_size in (1, 4, 50):
-        top, bottom = stream(values, 10, batch_size), stream(-values, 10, batch_size)
-        assert top.idx[:, 0].tolist() == list(range(10))  # constant unit
-        assert bottom.idx[:, 0].tolist() == list(range(10))
-        assert top.idx[:, 1].tolist() == [2, 5, 8, 11, 14, 17, 20, 23, 26, 29]
-        assert bottom.idx[:, 1].tolist() == [0, 3, 6, 9, 12, 15, 18, 21, 24, 27]
+    values[:, 2] = torch.linspace(-1, 1, 50)  # no ties
+    shuffled = torch.randperm(50, generator=torch.Generator().manual_seed(1))
+    for order in (None, shuffled, torch.arange(49, -1, -1)):
+        for batch_size in (1, 4, 50):
+            top = stream(values, 10, batch_size, order=order)
+            bottom = stream(-values, 10, batch_size, low_index_first=False, order=order)
+            assert top.idx[:, 0].tolist() == list(range(10))  # constant unit: the two ends of one ranking
+            assert bottom.idx[:, 0].tolist() == list(range(49, 39, -1))
+            assert top.idx[:, 1].tolist() == [2, 5, 8, 11, 14, 17, 20, 23, 26, 29]
+            assert bottom.idx[:, 1].tolist() == [48, 45, 42, 39, 36, 33, 30, 27, 24, 21]
+            assert top.idx[:, 2].tolist() == list(range(49, 39, -1)) and bottom.idx[:, 2].tolist() == list(range(10))
+            assert top.tied_at_cut().tolist() == [10, 10, 0] and bottom.tied_at_cut().tolist() == [10, 10, 0]
+
+
+def test_tie_count_is_the_kept_images_sharing_the_kth_value() -> None:
+    values = torch.tensor([5.0, 4.0, 3.0, 3.0, 3.0, 1.0])[:, None]
+    assert stream(values, 3, 2).tied_at_cut().tolist() == [1]  # rank 3 is one of three 3.0s
+    assert stream(values, 4, 2).tied_at_cut().tolist() == [2]
+    assert stream(values, 5, 2).tied_at_cut().tolist() == [0]  # every 3.0 kept: the tie does not cross the cut
+    assert stream(values, 6, 2).tied_at_cut().tolist() == [0]
+
+
+@pytest.mark.parametrize("levels", [(), (0.9,)])
+def test_top_and_bottom_are_disjoint_under_ties_whatever_the_quantile_sample(levels) -> None:
+    """A ReLU-like unit, zero for most images: its most and least activating images never overlap
+    when there are at least 2k images, and do not depend on the pass order the quantile sample sets."""
+    net, layers, images = conv_net_and_images(40)
+    with torch.no_grad():
+        net.conv.weight[1], net.conv.bias[1] = 0.0, 0.0  # channel 1: zero for every image
+        net.conv.weight[3], net.conv.bias[3] = 0.0, -3.0
+        net.conv.weight[3, 0, 1, 1] = 1.0  # channel 3 (after the ReLU): red above 3, in a few images only
+    net.conv.register_forward_hook(lambda module, inputs, output: output.clamp(min=0))  # a ReLU
+    results = [
+        extract_extremes(
+            net, layers, TensorImages(images), 4, torch.device("cpu"),
+            StreamSettings(k=20, batch_size=batch, levels=levels, n_near=2, quantile_sample=sample),
+        )
+        for batch, sample in ((3, 7), (16, 40), (40, 1), (5, 7))
+    ]
+    np.testing.assert_array_equal(results[3].near_idx, results[0].near_idx)  # same sample, other blocks
+    for result in results:
+        for unit in range(4):
+            assert not set(result.top_idx[:, unit]) & set(result.bottom_idx[:, unit]), unit
+        np.testing.assert_array_equal(result.top_idx, results[0].top_idx)
+        np.testing.assert_array_equal(result.bottom_idx, results[0].bottom_idx)
+    zero = results[0]
+    assert zero.top_idx[:, 1].tolist() == list(range(20)) and zero.bottom_idx[:, 1].tolist() == list(range(39, 19, -1))
+    assert zero.top_ties[1] == 20 and zero.bottom_ties[1] == 20
+    n_firing = int((zero.top_val[:, 3] > 0).sum())
+    assert 0 < n_firing < 20 and zero.top_ties[3] == 20 - n_firing and zero.bottom_ties[3] == 20
 
 
 def test_quantiles_match_numpy() -> None:
@@ -244,7 +301,10 @@ def test_constant_unit_is_flagged_and_left_out_of_model_statistics() -> None:
     result = extract_extremes(net, layers, TensorImages(images), 4, torch.device("cpu"), StreamSettings(k=5))
     assert result.value_range[2] == 0 and (np.delete(result.value_range, 2) > 1e-3).all()
     table = layer_table(layers, [4])
-    units = unit_table("tiny", table, result.value_range, np.array([0.9, 0.8, 0.1, 0.7]), np.ones(4), 1e-8)
+    ties = (result.top_ties, result.bottom_ties)
+    units = unit_table("tiny", table, result.value_range, np.array([0.9, 0.8, 0.1, 0.7]), np.ones(4), 1e-8, ties)
     assert units["constant"].tolist() == [False, False, True, False]
+    assert units["top_ties"].tolist() == [0, 0, 5, 0] and units["bottom_ties"].tolist() == [0, 0, 5, 0]
     summary = model_summary(units).iloc[0]
     assert summary["mean_mis"] == pytest.approx(0.8) and summary["n_units"] == 3 and summary["constant_ratio"] == 0.25
+    assert summary["n_tied"] == 0  # the constant unit's ties do not count: it is out of the statistics

@@ -14,6 +14,7 @@ from mis.__main__ import main
 from mis.api import score_layer
 from mis.models import build_model
 from mis.results import UNIT_COLUMNS
+from mis.tasks import TooFewImages
 
 ARCHITECTURE, LAYER, CHANNELS = "test_resnet", "layer2.0.conv1", 48
 SPEC = {"architecture": ARCHITECTURE, "weights": {"source": "random", "seed": 0}}
@@ -66,3 +67,17 @@ def test_command_line_error_is_a_message(photos: Path, tmp_path: Path, capsys) -
     assert main(["score", "--model", ARCHITECTURE, "--layer", "nope", "--images", str(photos), "--out", str(out)]) == 2
     assert capsys.readouterr().err.startswith("error: no Conv, Linear, BatchNorm, LayerNorm or GroupNorm module named 'nope'")
     assert not out.exists()
+
+
+def test_too_few_images_named_before_the_pass(photos: Path, tmp_path: Path, capsys) -> None:
+    n_photos = len(list(photos.iterdir()))
+    n_tasks = n_photos // 2 + 1  # K = 1: 2·N·2 images needed, more than there are
+    with pytest.raises(TooFewImages, match=rf"{n_photos} images.*lower n_tasks or n_refs"):
+        score_layer(build_model(SPEC), LAYER, photos, n_tasks=n_tasks, n_refs=1)
+    out = tmp_path / "units.csv"
+    argv = ["score", "--model", ARCHITECTURE, "--layer", LAYER, "--images", str(photos), "--out", str(out)]
+    assert main([*argv, "--n-tasks", str(n_tasks), "--n-refs", "1"]) == 2
+    assert "lower --n-tasks or --n-refs" in capsys.readouterr().err and not out.exists()
+    with pytest.raises(SystemExit):
+        main([*argv, "--n-refs", "0"])
+    assert "--n-refs: must be at least 1" in capsys.readouterr().err

@@ -79,7 +79,8 @@ def write_fake_results(results: Path, seed: int = 0) -> Path:
         write_arrays(paths["tasks"], **vars(tasks))
         mis = rng.permutation(np.linspace(0.3, 0.95, N_UNITS))
         hard = rng.integers(0, N_TASKS + 1, N_UNITS) / N_TASKS
-        write_table(unit_table(model, LAYERS, top_val[:, 0] - bottom_val[:, 0], mis, hard, 1e-8), paths["units"])
+        no_ties = (np.zeros(N_UNITS, np.int32),) * 2
+        write_table(unit_table(model, LAYERS, top_val[:, 0] - bottom_val[:, 0], mis, hard, 1e-8, no_ties), paths["units"])
     write_model_summary([result_paths(results, m)["units"] for m in MODELS], results / "mis" / "models.csv")
     return DEMO_IMAGES
 

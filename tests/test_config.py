@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -41,6 +42,22 @@ def test_invalid_config_names_the_key(edit, key: str) -> None:
     edit(config)
     with pytest.raises(ConfigError, match=f"config key '{key}'"):
         validate_config(config, SCHEMA)
+
+
+@pytest.mark.parametrize("name", [".", ".."])
+def test_dot_names_would_write_outside_their_folders_and_are_refused(name: str) -> None:
+    for edit, key in (
+        (lambda c: c["models"].update({name: c["models"]["mobilenetv2_100"]}), "models"),
+        (lambda c: c["similarity"].update(name=name), "similarity.name"),
+        (lambda c: c["training"].update(name=name), "training.name"),
+    ):
+        config = copy.deepcopy(default_config())
+        edit(config)
+        with pytest.raises(ConfigError, match=rf"config key '{key}'.*'{re.escape(name)}'"):
+            validate_config(config, SCHEMA)
+    config = copy.deepcopy(default_config())
+    config["models"]["a.b..c"] = config["models"]["mobilenetv2_100"]  # dots inside a name are fine
+    validate_config(config, SCHEMA)
 
 
 def test_missing_config_file(tmp_path) -> None:

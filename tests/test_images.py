@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import pickle
+import shutil
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
+import yaml
 from PIL import Image
 
-from conftest import DEMO_IMAGES, SCHEMA
+from conftest import DEMO_IMAGES, REPO, SCHEMA
 from mis.config import ConfigError, validate_config
-from mis.datasets import ImageDataset, image_loader
-from mis.images import build_manifest, category_of, manifest_fingerprint, split_member
+from mis.datasets import ImageDataset, image_loader, to_rgb
+from mis.images import build_manifest, category_of, image_set_signature, manifest_fingerprint, split_member, write_manifest
+from mis.tasks import TooFewImages
 
 EXTENSIONS = [".jpg", ".jpeg", ".png"]
 
@@ -227,3 +234,112 @@ def test_corrupt_header_is_logged(tar_shards: Path, caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="mis.images"):
         manifest = build_manifest(tar_shards, EXTENSIONS)
     assert len(manifest) == 7 and "shard-001.tar" in caplog.text
+
+
+def saved(image: Image.Image, path: Path, **options) -> Image.Image:
+    """``image`` written to ``path`` and read back, as the dataset will see it."""
+    image.save(path, **options)
+    return Image.open(path)
+
+
+def gray_ramp(dtype, top: float) -> np.ndarray:
+    """A 16×16 ramp from 0 to ``top``: its 8-bit equivalent is the ramp from 0 to 255."""
+    return (np.linspace(0, 1, 256).reshape(16, 16) * top).astype(dtype)
+
+
+def test_every_image_mode_becomes_8_bit_rgb_with_the_right_values(tmp_path: Path) -> None:
+    ramp8 = np.round(np.linspace(0, 1, 256).reshape(16, 16) * 255)
+    # 16-bit grayscale PNG: Pillow reads it as I;16, and convert("RGB") would clip it to white
+    png16 = saved(Image.fromarray(gray_ramp(np.uint16, 65535)), tmp_path / "g16.png")
+    assert png16.mode == "I;16"
+    for image in (png16, Image.fromarray(gray_ramp(np.int32, 65535), "I"), Image.fromarray(gray_ramp(np.float32, 1.0), "F")):
+        rgb = np.asarray(to_rgb(image), dtype=np.float64)
+        assert rgb.shape == (16, 16, 3) and np.abs(rgb[..., 0] - ramp8).max() <= 1, image.mode
+        assert (rgb[..., 0] == rgb[..., 2]).all()
+    big_endian = Image.frombytes("I;16B", (16, 16), gray_ramp(">u2", 65535).tobytes())
+    assert np.abs(np.asarray(to_rgb(big_endian), np.float64)[..., 1] - ramp8).max() <= 1
+    # palette with a transparent entry, and RGBA: transparent pixels become the white background
+    palette = Image.new("P", (4, 4), 1)
+    palette.putpalette([0, 0, 0, 200, 30, 30] + [0] * 762)
+    palette.putpixel((0, 0), 0)
+    palette = saved(palette, tmp_path / "p.png", transparency=0)
+    assert palette.mode == "P" and "transparency" in palette.info
+    rgb = to_rgb(palette)
+    assert rgb.getpixel((0, 0)) == (255, 255, 255) and rgb.getpixel((1, 1)) == (200, 30, 30)
+    rgba = Image.new("RGBA", (2, 1), (10, 20, 30, 255))
+    rgba.putpixel((1, 0), (10, 20, 30, 0))
+    assert [to_rgb(rgba).getpixel((x, 0)) for x in (0, 1)] == [(10, 20, 30), (255, 255, 255)]
+    half = Image.new("LA", (1, 1), (0, 128))
+    assert to_rgb(half).getpixel((0, 0)) == (127, 127, 127)
+    # CMYK: pure cyan is (0, 255, 255)
+    cmyk = saved(Image.new("CMYK", (2, 2), (255, 0, 0, 0)), tmp_path / "c.jpg", quality=100)
+    assert cmyk.mode == "CMYK" and np.abs(np.subtract(to_rgb(cmyk).getpixel((0, 0)), (0, 255, 255))).max() <= 3
+    # 8-bit images are as Pillow converts them
+    photo = Image.open(sorted(DEMO_IMAGES.glob("*.jpg"))[0])
+    assert to_rgb(photo).tobytes() == photo.convert("RGB").tobytes()
+    assert to_rgb(photo.convert("L")).tobytes() == photo.convert("L").convert("RGB").tobytes()
+
+
+def test_dataset_reads_a_16_bit_png_as_its_values(tmp_path: Path) -> None:
+    Image.fromarray(gray_ramp(np.uint16, 65535)).resize((48, 32)).save(tmp_path / "g16.png")
+    image, _, ok = dataset_of(tmp_path, ["g16.png"])[0]
+    assert ok and 100 < image.float().mean() < 155  # a ramp, not white (255)
+
+
+def test_oversized_image_is_skipped_and_named(small_image_folder: Path, caplog, monkeypatch) -> None:
+    paths = sorted(p.name for p in small_image_folder.iterdir())
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # every photo is over twice this: a "bomb"
+    with caplog.at_level(logging.WARNING):
+        _, _, ok = dataset_of(small_image_folder, paths)[0]
+    assert not ok and paths[0] in caplog.text and "decompression bomb" in caplog.text.lower()
+
+
+def test_image_set_signature_follows_the_files(small_image_folder: Path, tmp_path: Path) -> None:
+    images = {"root": str(small_image_folder), "extensions": [".jpg"]}
+    before = image_set_signature(images)
+    assert image_set_signature(images) == before
+    photos = sorted(small_image_folder.iterdir())
+    shutil.copy(photos[0], small_image_folder / "added.jpg")
+    added = image_set_signature(images)
+    assert added != before
+    os.utime(photos[1], ns=(0, 0))
+    assert image_set_signature(images) != added
+    file_list = tmp_path / "list.txt"
+    file_list.write_text(f"{photos[0].name}\n")
+    listed = {**images, "file_list": str(file_list)}
+    one = image_set_signature(listed)
+    file_list.write_text(f"{photos[0].name}\n{photos[2].name}\n")
+    assert image_set_signature(listed) != one
+    with pytest.raises(FileNotFoundError, match="images.root"):
+        image_set_signature({**images, "root": str(tmp_path / "absent")})
+
+
+def test_too_few_images_for_the_tasks_fails_before_any_model(small_image_folder: Path, tmp_path: Path) -> None:
+    images = {"root": str(small_image_folder), "extensions": [".jpg"]}
+    with pytest.raises(TooFewImages, match=r"12 images.*2·N·\(K\+1\) = 24.*tasks.n_tasks or tasks.n_references"):
+        write_manifest(images, tmp_path / "manifest.csv", {"n_tasks": 3, "n_references": 3})
+    assert not (tmp_path / "manifest.csv").exists()
+    assert len(write_manifest(images, tmp_path / "manifest.csv", {"n_tasks": 2, "n_references": 2})) == 12
+
+
+def test_adding_an_image_reruns_the_manifest_through_snakemake(tmp_path: Path) -> None:
+    """After a complete run, a new photo in `images.root` rebuilds the manifest (Snakemake params)."""
+    root = tmp_path / "photos"
+    root.mkdir()
+    photos = sorted(DEMO_IMAGES.glob("*.jpg"))
+    for photo in photos[:18]:
+        shutil.copy(photo, root)
+    config = yaml.safe_load((REPO / ".ci" / "reduced" / "config.yaml").read_text())
+    config["images"] = {"root": str(root)}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "1",
+               "--directory", str(tmp_path), "results/images/manifest.csv", "--configfile", str(tmp_path / "config.yaml")]
+
+    def manifest_rows() -> int:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return len(pd.read_csv(tmp_path / "results" / "images" / "manifest.csv"))
+
+    assert manifest_rows() == 18
+    shutil.copy(photos[18], root)
+    assert manifest_rows() == 19

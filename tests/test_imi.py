@@ -1,19 +1,13 @@
-"""IMI validation on a small IMI-format fixture built here: response tables with the documented
-columns (practice and catch trials included), one stimulus task folder per unit made from demo
-photos, and the manifest-driven download. Checks HIS by hand, the Wilson interval, the stimuli
-parser and its errors, MIS from the stimuli against a direct computation, the α fit (recovers a
-known α), correlations and determinism, Fig. 2, the extreme-unit selection and the download's
-refusals (checksum mismatch and unpinned files leave no file)."""
+"""IMI validation on a release in the real layout (``mis.imi.demo``: the 45-column response table,
+the file map with its real nesting, an "ImageNet-train" tree of demo photos and the same files as
+stimulus images). Checks HIS by hand, the parser's errors, the trials rebuilt from the file map
+(exact files), identical margins from the file map and the stimuli, the layer-name mapping, the α
+fit, correlations, the appendix analyses and the figures. Download: tests/test_imi_download.py."""
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import io
 import json
-import shutil
-import urllib.request
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -21,142 +15,63 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from PIL import Image
 from scipy.special import expit
 from scipy.stats import binomtest
 
 from conftest import DEMO_IMAGES, REPO, SCHEMA
-from mis.alpha import Settings, fit_alpha, join_units, validate, write_validation
+from mis.alpha import Settings, fit_alpha, validate, write_validation
 from mis.config import ConfigError, validate_config
 from mis.figures.fig2 import plot_fig2
+from mis.figures.overestimated_units import plot_overestimated_units
+from mis.figures.similarity_comparison import plot_similarity_comparison
 from mis.imi import split_condition
-from mis.imi.download import DatasetError, fetch_dataset, read_manifest
-from mis.imi.responses import (
-    ResponseFormatError, human_scores, main_trials, read_responses, wilson_interval, write_human_scores,
-)
-from mis.imi.scores import write_imi_mis
+from mis.imi.appendix import CEILING, compare_similarities, overestimated_units
+from mis.imi.demo import response_table, write_demo_release
+from mis.imi.file_map import FileMapError
+from mis.imi.layers import LayerNameError, map_layer_names, module_names
+from mis.imi.responses import ResponseFormatError, human_scores, main_trials, read_responses, wilson_interval, write_human_scores
+from mis.imi.scores import load_units, stimulus_margins, write_imi_mis
 from mis.imi.selection import extreme_units
-from mis.imi.stimuli import DEFAULT_PATTERN, StimulusLayoutError, parse_stimuli, stimulus_tasks
-from mis.scoring import normalise
-from mis.similarity import build_embedder, embed_images
+from mis.imi.stimuli import DEFAULT_PATTERN
+from mis.storage import read_table
 
-N_TRIALS, N_REFS = 3, 2  # tasks per unit and references per side in the fixture
-# (model as IMI names it, layer, channel, mode) → main-trial outcomes; a unit is seen by one
-# participant per outcome. The first unit is the hand-computed one.
-OUTCOMES = {
-    ("googlenet", "conv1", 0, "natural"): [1, 1, 0, 1],
-    ("googlenet", "conv1", 3, "natural"): [1, 0, 0, 1, 1, 1],
-    ("googlenet", "inception3a", 7, "natural"): [0, 0, 1],
-    ("resnet50", "layer1.0.conv1", 1, "natural"): [1, 1, 1, 1, 0],
-    ("resnet50", "layer2.1.bn2", 5, "natural"): [0, 1, 0, 1],
-    ("resnet50", "fc", 2, "natural"): [1, 1, 1],
-    ("resnet50_hard95", "layer1.0.conv1", 1, "natural"): [0, 1, 0],
-    ("googlenet", "conv1", 0, "optimized"): [0, 0, 1, 0],
-}
 CPU = torch.device("cpu")
+NATURAL = ["natural", "natural_hard85"]
 TINY_SIMILARITY = {
-    "name": "tiny",
-    "label": "random tiny ViT (test)",
-    "backend": "timm_features",
-    "architecture": "test_vit",
-    "weights": {"source": "random", "seed": 0},
-    "batch_size": 16,
-    "num_workers": 0,
+    "name": "tiny", "label": "random tiny ViT (test)", "backend": "timm_features", "architecture": "test_vit",
+    "weights": {"source": "random", "seed": 0}, "batch_size": 16, "num_workers": 0,
 }
-
-
-# Fixture: responses
-
-
-def trial_row(model: str | None, layer: str | None, channel: int | None, mode: str, correct: int, participant: int,
-              catch: bool = False, demo: bool = False) -> dict:
-    """One row with the columns of IMI's export (comparison.ipynb): the jsPsych trial data, the
-    structure columns (batch, channel, layer, mode, model) and the check results."""
-    return {
-        "rt": 1500 + 10 * participant, "confidence": 1 + participant % 3, "choice": "upper", "correct": bool(correct),
-        "catch_trial": catch, "is_demo": demo, "trial_index": participant, "time_elapsed": 1000 * participant,
-        "min_query": "anonymized", "max_query": "anonymized", "min_references": "anonymized", "max_references": "anonymized",
-        "response_index": 0, "participant_id": f"P{participant:04}", "corrected_trial_index": participant,
-        "task_id": f"task-{participant}", "task_number": participant,
-        "batch": None if demo else (-1 if catch else participant % 10),
-        "channel": channel, "layer": layer, "mode": mode, "model": model,
-        "multi_participation": False, "passed_checks": True,
-        "catch_trials_result": True, "catch_trials_details": "{'ratio': 1.0}",
-    }
-
-
-def response_table() -> pd.DataFrame:
-    rows = []
-    for (model, layer, channel, mode), outcomes in OUTCOMES.items():
-        rows += [trial_row(model, layer, channel, mode, c, p) for p, c in enumerate(outcomes)]
-    # practice and catch trials, wrong on purpose: they must not count
-    rows += [trial_row(None, None, None, "natural", 0, p, demo=True) for p in range(3)]
-    rows += [trial_row("catch/manual", "manual_4c_0_4", 1, "catch_trial", 0, p, catch=True) for p in range(3)]
-    table = pd.DataFrame(rows)
-    for column in ("batch", "channel"):  # as the export writes them: Int64 with NA for practice trials
-        table[column] = table[column].astype("Int64")
-    return table
-
-
-@pytest.fixture
-def responses_csv(tmp_path: Path) -> Path:
-    path = tmp_path / "responses_main.csv"
-    response_table().to_csv(path, index=False)
-    return path
-
-
-# Fixture: stimuli
-
-
-def photo(path: Path, source: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with Image.open(source) as image:
-        image.convert("RGB").resize((48, 48)).save(path)
-
-
-def write_task(folder: Path, photos: list[Path], n_trials: int = N_TRIALS, n_refs: int = N_REFS) -> None:
-    """A task folder as the IMI experiment code writes it, images taken from ``photos`` in turn
-    (max side from the first half, min side from the second)."""
-    folder.mkdir(parents=True)
-    index = {"task_name": folder.name, "n_reference_images": str(n_refs), "n_trials": n_trials}  # a string, as IMI's
-    (folder / "index.json").write_text(json.dumps(index))
-    half = len(photos) // 2
-    maxes, mins = iter(photos[:half]), iter(photos[half:])
-    for i in range(1, n_trials + 1):
-        trial = folder / "trials" / f"trial_{i}"
-        photo(trial / "queries" / "max.png", next(maxes))
-        photo(trial / "queries" / "min.png", next(mins))
-        for j in range(n_refs):
-            photo(trial / "references" / f"max_{j}.png", next(maxes))
-            photo(trial / "references" / f"min_{j}.png", next(mins))
+PHOTOS = sorted(DEMO_IMAGES.glob("*.jpg"))
 
 
 @pytest.fixture(scope="module")
-def stimuli_dir(tmp_path_factory) -> Path:
-    """One task folder per unit: <model>/<layer>/channel_<c>/<mode>_images."""
-    root = tmp_path_factory.mktemp("stimuli")
-    photos = sorted(DEMO_IMAGES.glob("*.jpg"))
-    per_unit = 2 * N_TRIALS * (N_REFS + 1)
-    for position, (model, layer, channel, mode) in enumerate(OUTCOMES):
-        chosen = photos[position * 7 :: 5][:per_unit]
-        write_task(root / model / layer / f"channel_{channel}" / f"{mode}_images", chosen)
-    return root
+def release(tmp_path_factory) -> dict[str, Path]:
+    return write_demo_release(tmp_path_factory.mktemp("imi"), PHOTOS)
 
 
-# HIS
+# Responses and HIS
 
 
-def test_his_by_hand_excludes_practice_and_catch_trials(responses_csv: Path) -> None:
-    trials = main_trials(read_responses(responses_csv), responses_csv)
-    assert len(trials) == sum(len(v) for v in OUTCOMES.values())
+def test_his_by_hand_excludes_practice_and_catch_trials(release: dict[str, Path]) -> None:
+    table = read_responses(release["responses"])
+    assert "participant_id" not in table.columns and table["batch"].dtype == "Int64"
+    trials = main_trials(table, release["responses"])
+    assert len(trials) == 4 + 6 + 5 + 6 + 5 + 4 + 5 + 4 + 3 + 3 + 3  # the demo's outcomes, natural and optimized
     his = human_scores(trials, 0.95).set_index(["model", "condition", "layer", "channel"])
-    unit = his.loc[("googlenet", "natural", "conv1", 0)]
-    assert unit["his"] == 0.75 and unit["n_correct"] == 3 and unit["n_trials"] == 4 and unit["n_participants"] == 4
-    assert his.loc[("googlenet", "optimized", "conv1", 0), "his"] == 0.25  # same unit, other condition
-    hard = his.loc[("resnet50", "natural_hard95", "layer1.0.conv1", 1)]  # suffix moved into the condition
+    unit = his.loc[("mobilenetv2_100", "natural", "blocks_1_0_conv_pw", 3)]  # outcomes 1, 1, 0, 1
+    assert unit["his"] == 0.75 and unit["n_correct"] == 3 and unit["n_trials"] == 4 and unit["n_sessions"] == 3
+    hard = his.loc[("mobilenetv2_100", "natural_hard85", "blocks_1_0_conv_pw", 3)]  # suffix moved into the condition
     assert hard["his"] == pytest.approx(1 / 3) and hard["n_trials"] == 3
-    assert his.loc[("resnet50", "natural", "layer1.0.conv1", 1), "his"] == 0.8
-    assert len(his) == len(OUTCOMES)
+    assert his.loc[("mobilenetv2_100", "optimized", "conv_head", 7), "his"] == pytest.approx(2 / 3)
+    assert set(trials["batch"]) == {0, 1} and trials["channel"].dtype == np.int64
+
+
+def test_empty_release_model_is_reported(release: dict[str, Path], tmp_path: Path, caplog) -> None:
+    write_human_scores(release["responses"], 0.95, tmp_path / "t.parquet", tmp_path / "his.csv", tmp_path / "models.csv")
+    models = pd.read_csv(tmp_path / "models.csv").set_index("model")
+    assert models.loc["googlenet_hard85", "empty"] and models.loc["googlenet_hard85", "n_rows"] == 0
+    assert models.loc["mobilenetv2_100", "n_main_trials"] == 4 + 6 + 5 + 6 + 3 and models.loc["mobilenetv2_100", "n_units"] == 5
+    assert "model googlenet_hard85 has no main trials" in caplog.text
 
 
 def test_wilson_interval_matches_scipy() -> None:
@@ -167,27 +82,22 @@ def test_wilson_interval_matches_scipy() -> None:
         assert low[i] == pytest.approx(expected.low, abs=1e-9) and high[i] == pytest.approx(expected.high, abs=1e-9)
 
 
-def test_write_human_scores_tables(responses_csv: Path, tmp_path: Path) -> None:
-    scores = write_human_scores(responses_csv, 0.95, tmp_path / "trials.parquet", tmp_path / "his.csv")
-    trials = pd.read_parquet(tmp_path / "trials.parquet")
-    assert list(trials.columns[:4]) == ["model", "condition", "layer", "channel"]
-    assert set(trials["difficulty"]) == {"easy", "hard95"} and trials["correct"].dtype == bool
-    assert (scores["ci_low"] <= scores["his"]).all() and (scores["his"] <= scores["ci_high"]).all()
-    assert pd.read_csv(tmp_path / "his.csv").shape == scores.shape
-
-
-@pytest.mark.parametrize("column", ["correct", "catch_trial", "channel"])
-def test_missing_column_fails_naming_file_and_column(responses_csv: Path, column: str) -> None:
-    pd.read_csv(responses_csv).drop(columns=[column]).to_csv(responses_csv, index=False)
-    with pytest.raises(ResponseFormatError, match=f"{responses_csv.name}.*'{column}'"):
-        read_responses(responses_csv)
-
-
-def test_unexpected_mode_fails(responses_csv: Path) -> None:
-    table = pd.read_csv(responses_csv)
-    table.loc[0, "mode"] = "synthetic"
-    with pytest.raises(ResponseFormatError, match="'mode' holds \\['synthetic'\\]"):
-        main_trials(table, responses_csv)
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda t: t.drop(columns=["channel"]), "44 columns, expected 45; missing column\\(s\\) 'channel'"),
+        (lambda t: t.rename(columns={"rt": "reaction"}), "column 1 is 'reaction', expected 'rt'"),
+        (lambda t: t.rename(columns={"demo_trials_details_ratio_extracted": "x"}), "column 44 is 'x', expected a '\\*_extracted'"),
+        (lambda t: t.assign(batch=t["batch"].astype(object).where(t.index != 5, "8.5")), "column 'batch', row 5 \\(CSV line 7\\): '8.5' is not a whole"),
+        (lambda t: t.assign(correct=t["correct"].astype(object).where(t.index != 2, "yes")), "column 'correct', row 2 \\(CSV line 4\\): 'yes' is not a boolean"),
+        (lambda t: t.assign(mode=t["mode"].where(t.index != 1, "synthetic")), "column 'mode', row 1 \\(CSV line 3\\): 'synthetic'"),
+    ],
+)
+def test_bad_response_table_fails_naming_file_column_and_row(tmp_path: Path, change, message: str) -> None:
+    path = tmp_path / "responses_main.csv"
+    change(response_table()).to_csv(path, index=False)
+    with pytest.raises(ResponseFormatError, match=f"{path.name}.*{message}"):
+        main_trials(read_responses(path), path)
 
 
 def test_split_condition() -> None:
@@ -195,117 +105,138 @@ def test_split_condition() -> None:
     assert split_condition("wide_resnet50") == ("wide_resnet50", "easy")
 
 
-# Stimuli
+# Trials from the file map and from the stimuli
 
 
-def test_stimuli_parse_into_tasks(stimuli_dir: Path) -> None:
-    units = parse_stimuli(stimuli_dir, DEFAULT_PATTERN, ["natural", "natural_hard95"])
-    assert [u.key for u in units][:2] == [("googlenet", "natural", "conv1", 0), ("googlenet", "natural", "conv1", 3)]
-    assert len(units) == 7 and all(len(u.trials) == N_TRIALS for u in units)
-    assert ("resnet50", "natural_hard95", "layer1.0.conv1", 1) in {u.key for u in units}
-    paths, groups = stimulus_tasks(units)
-    (positions, tasks), = groups
-    assert tasks.shape == (7, N_TRIALS, N_REFS) and list(positions) == list(range(7))
-    assert len(paths) == 7 * 2 * N_TRIALS * (N_REFS + 1)  # every file once
-    first = units[0].trials[1]
-    assert paths[tasks.max_queries[0, 1]] == first.max_query and paths[tasks.min_refs[0, 1, 1]] == first.min_refs[1]
-    assert paths[tasks.max_refs[0, 1, 0]].endswith("natural_images/trials/trial_2/references/max_0.png")
+def test_trials_rebuilt_from_the_file_map_are_the_exact_files(release: dict[str, Path]) -> None:
+    units, root = load_units("file_map", NATURAL, file_map=release["file_map"], imagenet_train=release["train"])
+    assert root == release["train"] and len(units) == 10  # 9 natural units with responses + 1 map-only unit
+    first = units[0]
+    assert first.key == ("mobilenetv2_100", "natural", "blocks_1_0_conv_pw", 3) and first.batches == (0, 1)
+    trial = first.trials[1]  # batch 1: photos 20-29 on the max side, 30-39 on the min side
+    assert trial.max_query == f"n00000000/n00000000_{PHOTOS[29].stem}.JPEG"
+    assert [Path(p).name for p in trial.min_refs] == [f"n00000000_{p.stem}.JPEG" for p in PHOTOS[30:39]]
+    assert (root / trial.max_refs[0]).read_bytes() == PHOTOS[20].read_bytes()
+    hard = [u for u in units if u.condition == "natural_hard85"]
+    assert [u.key for u in hard] == [("mobilenetv2_100", "natural_hard85", "blocks_1_0_conv_pw", 3)]
 
 
-@pytest.fixture
-def one_task(tmp_path: Path) -> Path:
-    root = tmp_path / "stimuli"
-    write_task(root / "googlenet" / "conv1" / "channel_0" / "natural_images", sorted(DEMO_IMAGES.glob("*.jpg"))[:18])
-    return root
+def test_a_missing_imagenet_image_is_named(release: dict[str, Path], tmp_path: Path) -> None:
+    content = json.loads(release["file_map"].read_text())
+    content["resnet18-untrained"]["fc/channel_6"]["batch_1"]["min_4.png"] = "n09999999/missing.JPEG"
+    path = tmp_path / "map.json"
+    path.write_text(json.dumps(content))
+    with pytest.raises(FileMapError, match="missing.JPEG not found: the file map's entry resnet18-untrained/fc/channel_6/batch_1/min_4.png"):
+        load_units("file_map", NATURAL, file_map=path, imagenet_train=release["train"])
 
 
-def _break(root: Path, how: str) -> str:
-    task = root / "googlenet" / "conv1" / "channel_0" / "natural_images"
-    if how == "missing_reference":
-        (task / "trials" / "trial_2" / "references" / "min_1.png").unlink()
-        return "trial_2/references: unexpected contents \\(missing: \\['min_1.png'\\]"
-    if how == "extra_trial":
-        shutil.copytree(task / "trials" / "trial_3", task / "trials" / "trial_4")
-        return "unexpected: \\['trial_4'\\]"
-    if how == "unmatched_path":
-        task.rename(task.parent / "natural_exemplars")
-        return "does not match imi.stimuli_pattern"
-    if how == "hit_folder":
-        index = {"task_name": "x", "n_reference_images": "2", "n_trials": 3, "catch_trial_idxs": [2]}
-        (task / "index.json").write_text(json.dumps(index))
-        return "experiment \\(HIT\\) folder"
-    if how == "bad_index":
-        (task / "index.json").write_text(json.dumps({"task_name": "x", "n_trials": 3}))
-        return "missing key\\(s\\) \\['n_reference_images'\\]"
-    if how == "generation_layout":
-        shutil.rmtree(task)
-        photo(task / "batch_0" / "max_9.png", next(DEMO_IMAGES.glob("*.jpg")))
-        return "IMI generation layout"
-    raise ValueError(how)
+def test_both_routes_give_identical_margins(release: dict[str, Path]) -> None:
+    mapped, train = load_units("file_map", NATURAL, file_map=release["file_map"], imagenet_train=release["train"])
+    stimuli, root = load_units("stimuli", NATURAL, stimuli_dir=release["stimuli"], pattern=DEFAULT_PATTERN)
+    assert [u.key for u in mapped] == [u.key for u in stimuli] and [u.batches for u in mapped] == [u.batches for u in stimuli]
+    from_map = stimulus_margins(mapped, train, TINY_SIMILARITY, CPU)
+    from_stimuli = stimulus_margins(stimuli, root, TINY_SIMILARITY, CPU)
+    np.testing.assert_array_equal(np.stack(from_map), np.stack(from_stimuli))
+    assert np.stack(from_map).std() > 0
 
 
-BREAKS = ["missing_reference", "extra_trial", "unmatched_path", "hit_folder", "bad_index", "generation_layout"]
+# Layer names
 
 
-@pytest.mark.parametrize("how", BREAKS)
-def test_unexpected_stimulus_layout_fails_clearly(one_task: Path, how: str) -> None:
-    message = _break(one_task, how)
-    with pytest.raises(StimulusLayoutError, match=message):
-        parse_stimuli(one_task, DEFAULT_PATTERN, ["natural"])
+def test_layer_names_map_to_the_models_modules() -> None:
+    mobilenet = module_names({"architecture": "mobilenetv2_100", "weights": {"source": "random"}})
+    mapping = map_layer_names(["blocks_1_0_conv_pw", "conv_head", "blocks_9_conv"], mobilenet, "mobilenetv2_100")
+    assert mapping == {"blocks_1_0_conv_pw": "blocks.1.0.conv_pw", "conv_head": "conv_head", "blocks_9_conv": None}
+    resnet = module_names({"library": "torchvision", "architecture": "resnet50", "weights": {"source": "random"}})
+    assert map_layer_names(["layer3_4_conv1"], resnet, "resnet50") == {"layer3_4_conv1": "layer3.4.conv1"}
+    with pytest.raises(LayerNameError, match="model m: IMI layer 'a_b_c' matches several modules \\['a.b_c', 'a_b.c'\\]"):
+        map_layer_names(["a_b_c"], ["a", "a.b_c", "a_b", "a_b.c"], "m")
 
 
-def test_pattern_without_required_groups_fails(one_task: Path) -> None:
-    with pytest.raises(StimulusLayoutError, match="imi.stimuli_pattern.*lacks the named group\\(s\\) \\['mode'\\]"):
-        parse_stimuli(one_task, r"(?P<model>[^/]+)/(?P<layer>[^/]+)/channel_(?P<channel>\d+)/.*", ["natural"])
-
-
-# MIS from the stimuli, and the fixture end to end: HIS + MIS → validation → Fig. 2
+# The release end to end: HIS + MIS → validation → appendix analyses and figures
 
 
 @pytest.fixture(scope="module")
-def validated(stimuli_dir: Path, tmp_path_factory) -> Path:
+def validated(release: dict[str, Path], tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("validation")
-    response_table().to_csv(out / "responses_main.csv", index=False)
-    write_human_scores(out / "responses_main.csv", 0.95, out / "trials.parquet", out / "his.csv")
-    write_imi_mis(stimuli_dir, DEFAULT_PATTERN, ["natural"], TINY_SIMILARITY, 8.0, "cpu", 2,
-                  out / "margins.parquet", out / "units.csv")
-    settings = Settings(fit_fraction=0.34, n_bootstrap=100, n_simulations=100)
-    write_validation(out / "his.csv", out / "margins.parquet", ["natural"], settings,
-                     out / "alpha.json", out / "validation_units.csv", out / "validation_models.csv")
+    write_human_scores(release["responses"], 0.95, out / "trials.parquet", out / "his.csv", out / "models.csv")
+    units, root = load_units("file_map", ["natural"], file_map=release["file_map"], imagenet_train=release["train"])
+    settings = Settings(fit_fraction=0.5, n_bootstrap=100, n_simulations=100)
+    for name, seed in (("tiny", 0), ("tiny1", 1)):
+        similarity = {**TINY_SIMILARITY, "name": name, "weights": {"source": "random", "seed": seed}}
+        (out / name).mkdir()
+        outputs = {k: out / name / f"{k}.{'parquet' if k == 'margins' else 'csv'}" for k in ("margins", "units", "trials", "coverage")}
+        write_imi_mis(units, root, out / "trials.parquet", ["natural"], similarity, 8.0, "cpu", 2, outputs)
+        write_validation(out / "his.csv", outputs["margins"], ["natural"], settings, out / name / "alpha.json",
+                         out / name / "validation_units.csv", out / name / "validation_models.csv")
     return out
 
 
-def test_imi_mis_equals_direct_computation(stimuli_dir: Path, validated: Path) -> None:
-    """The ``validated`` fixture ran write_imi_mis (α = 8) on the natural condition."""
-    conditions = ["natural"]
-    units_table = pd.read_csv(validated / "units.csv")
-    margins = pd.read_parquet(validated / "margins.parquet")
-    assert len(units_table) == 6 and len(margins) == 6 * N_TRIALS and set(margins["task"]) == {1, 2, 3}
-    units = parse_stimuli(stimuli_dir, DEFAULT_PATTERN, conditions)
-    files = sorted({p for u in units for t in u.trials for p in (t.max_query, t.min_query, *t.max_refs, *t.min_refs)})
-    emb, _ = embed_images(build_embedder(TINY_SIMILARITY, CPU), str(stimuli_dir), files, batch_size=16, num_workers=0)
-    embedding = dict(zip(files, normalise(torch.from_numpy(emb)).double().numpy(), strict=True))
-    for unit, (_, rows) in zip(units, margins.groupby(["model", "condition", "layer", "channel"], sort=True), strict=True):
-        for trial, margin in zip(unit.trials, rows.sort_values("task")["margin"], strict=True):
-            qp, qn = embedding[trial.max_query], embedding[trial.min_query]
-            ep, en = np.stack([embedding[p] for p in trial.max_refs]), np.stack([embedding[p] for p in trial.min_refs])
-            expected = (np.mean(ep @ qp) - np.mean(en @ qp)) - (np.mean(ep @ qn) - np.mean(en @ qn))
-            assert margin == pytest.approx(expected, abs=1e-5)
+def test_imi_mis_coverage_and_trials(validated: Path) -> None:
+    units = pd.read_csv(validated / "tiny" / "units.csv")
+    margins = pd.read_parquet(validated / "tiny" / "margins.parquet")
+    assert len(units) == 9 and len(margins) == 18 and set(margins["batch"]) == {0, 1}
     keys = ["model", "condition", "layer", "channel"]
-    expected_mis = margins.assign(p=expit(8.0 * margins["margin"])).groupby(keys)["p"].mean()
-    np.testing.assert_allclose(units_table.set_index(keys)["mis"], expected_mis, atol=1e-9)
+    expected = margins.assign(p=expit(8.0 * margins["margin"])).groupby(keys)["p"].mean()
+    np.testing.assert_allclose(units.set_index(keys)["mis"], expected, atol=1e-9)
+    coverage = pd.read_csv(validated / "tiny" / "coverage.csv").set_index(keys)
+    assert not coverage.loc[("resnet18-untrained", "natural", "layer4_1_conv1", 8), "has_images"]  # responses only
+    assert not coverage.loc[("mobilenetv2_100", "natural", "blocks_5_0_conv_pwl", 9), "in_responses"]  # map only
+    assert (coverage["in_responses"] & coverage["has_images"]).sum() == 8
+    trials = pd.read_csv(validated / "tiny" / "trials.csv")
+    assert len(trials) == 18 and len(trials.loc[0, "max_refs"].split(";")) == 9
 
 
-def test_imi_mis_with_a_pairwise_backend(stimuli_dir: Path, tmp_path: Path, monkeypatch) -> None:
-    from mis.similarity.pairwise import build_lpips
+def test_validation_on_the_release(validated: Path, tmp_path: Path) -> None:
+    summary = json.loads((validated / "tiny" / "alpha.json").read_text())
+    units = pd.read_csv(validated / "tiny" / "validation_units.csv")
+    assert len(units) == 8 and summary["n_fit_units"] == 4 and summary["n_held_out_units"] == 4
+    assert summary["alpha"] > 0 and units["mis"].between(0, 1).all()
+    held = units[units["split"] == "held_out"]
+    assert summary["held_out"]["unit"]["pearson"]["r"] == pytest.approx(np.corrcoef(held["mis"], held["his"])[0, 1])
+    outputs = ("alpha.json", "validation_units.csv", "validation_models.csv")
+    write_validation(validated / "his.csv", validated / "tiny" / "margins.parquet", ["natural"],
+                     Settings(fit_fraction=0.5, n_bootstrap=100, n_simulations=100), *(tmp_path / name for name in outputs))
+    for name in outputs:  # same inputs and seed: identical outputs
+        assert (tmp_path / name).read_bytes() == (validated / "tiny" / name).read_bytes(), name
 
-    monkeypatch.setattr("mis.similarity.margins.build_pairwise", lambda spec, device: build_lpips("alex", None, 32, device))
-    similarity = {"name": "lpips", "label": "LPIPS (random)", "backend": "lpips", "variant": "alex", "image_size": 32,
-                  "batch_size": 64, "num_workers": 0}
-    table = write_imi_mis(stimuli_dir, DEFAULT_PATTERN, ["natural_hard95"], similarity, 8.0, "cpu", 2,
-                          tmp_path / "margins.parquet", tmp_path / "units.csv")
-    assert len(table) == 1 and table["mis"].between(0, 1).all()
-    assert np.isfinite(pd.read_parquet(tmp_path / "margins.parquet")["margin"]).all()
+
+def test_similarity_comparison_and_its_figure(validated: Path, tmp_path: Path) -> None:
+    tables = {name: read_table(validated / name / "validation_units.csv") for name in ("tiny", "tiny1")}
+    table = compare_similarities(tables, {"tiny": "tiny ViT"}, 200, 0)
+    assert set(table["similarity"]) == {"tiny", "tiny1", CEILING} and len(table) == 3 * 2 * 2
+    again = compare_similarities(tables, {"tiny": "tiny ViT"}, 200, 0)
+    pd.testing.assert_frame_equal(table, again)  # seeded
+    held = tables["tiny"][tables["tiny"]["split"] == "held_out"].sort_values(["model", "condition", "layer", "channel"])
+    rng = np.random.default_rng([0, 3])
+    n = held["n_trials"].to_numpy()
+    resampled = rng.binomial(n, held["his"].to_numpy(), size=(200, len(held))) / n
+    r = [np.corrcoef(held["mis"], row)[0, 1] for row in resampled]
+    row = table[(table["similarity"] == "tiny") & (table["level"] == "unit") & (table["correlation"] == "pearson")].iloc[0]
+    assert row["mean"] == pytest.approx(np.nanmean(r)) and row["sd"] == pytest.approx(np.nanstd(r)) and row["n_units"] == 4
+    plot_similarity_comparison(table, tmp_path / "comparison.pdf")
+    content = (tmp_path / "comparison.pdf").read_bytes()
+    assert content.startswith(b"%PDF") and b"/Subtype /Image" not in content
+
+
+def test_overestimated_units_and_their_figure(validated: Path, release: dict[str, Path], tmp_path: Path) -> None:
+    units = read_table(validated / "tiny" / "validation_units.csv")
+    table = overestimated_units(units, read_table(validated / "tiny" / "trials.csv"), 3)
+    differences = (units["mis"] - units["his"]).sort_values(ascending=False)
+    np.testing.assert_allclose(table["difference"], differences.head(3))
+    assert (table["batch"] == 0).all() and table["max_query"].str.endswith(".JPEG").all()
+    plot_overestimated_units(table, release["train"], tmp_path / "over.pdf")
+    assert (tmp_path / "over.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_fig2_is_a_vector_pdf(validated: Path, tmp_path: Path) -> None:
+    path = tmp_path / "fig2.pdf"
+    summary = json.loads((validated / "tiny" / "alpha.json").read_text())
+    units = pd.read_csv(validated / "tiny" / "validation_units.csv")
+    models = pd.read_csv(validated / "tiny" / "validation_models.csv")
+    plot_fig2(units, models, summary, path, "random tiny ViT")
+    content = path.read_bytes()
+    assert content.startswith(b"%PDF") and len(content) > 10_000 and b"/Subtype /Image" not in content
 
 
 # α and validation
@@ -360,37 +291,6 @@ def test_too_few_held_out_units_fail() -> None:
         validate(units, margins, Settings(fit_fraction=0.9))
 
 
-def test_validation_on_the_fixture(validated: Path, tmp_path: Path) -> None:
-    summary = json.loads((validated / "alpha.json").read_text())
-    units = pd.read_csv(validated / "validation_units.csv")
-    assert len(units) == 6 and summary["n_fit_units"] == 2 and summary["n_held_out_units"] == 4
-    assert summary["conditions"] == ["natural"] and summary["alpha"] > 0
-    assert set(units["split"]) == {"fit", "held_out"} and units["mis"].between(0, 1).all()
-    models = pd.read_csv(validated / "validation_models.csv")
-    assert sorted(models["rank_his"]) == [1, 2] and set(models["model"]) == {"googlenet", "resnet50"}
-    outputs = ("alpha.json", "validation_units.csv", "validation_models.csv")
-    write_validation(validated / "his.csv", validated / "margins.parquet", ["natural"],
-                     Settings(fit_fraction=0.34, n_bootstrap=100, n_simulations=100), *(tmp_path / name for name in outputs))
-    for name in outputs:  # same inputs and seed: identical outputs
-        assert (tmp_path / name).read_bytes() == (validated / name).read_bytes(), name
-
-
-def test_join_fails_when_no_unit_has_both(validated: Path) -> None:
-    his = pd.read_csv(validated / "his.csv")
-    margins = pd.read_parquet(validated / "margins.parquet").assign(model="densenet_201")
-    with pytest.raises(ValueError, match="both human scores and stimuli"):
-        join_units(his, margins, ["natural"])
-
-
-def test_fig2_is_a_vector_pdf(validated: Path, tmp_path: Path) -> None:
-    path = tmp_path / "fig2.pdf"
-    summary = json.loads((validated / "alpha.json").read_text())
-    units, models = pd.read_csv(validated / "validation_units.csv"), pd.read_csv(validated / "validation_models.csv")
-    plot_fig2(units, models, summary, path, "random tiny ViT")
-    content = path.read_bytes()
-    assert content.startswith(b"%PDF") and len(content) > 10_000 and b"/Subtype /Image" not in content
-
-
 # Extreme units
 
 
@@ -407,136 +307,6 @@ def test_extreme_units_per_model() -> None:
     assert len(table.loc["b"]) == 2  # only 3 units: one per side
 
 
-# Download
-
-
-def manifest(
-    tmp_path: Path, files: dict[str, str | None], extract: dict[str, str] | None = None, url: str | None = None
-) -> Path:
-    source = tmp_path / "zenodo"
-    entries = [{"name": name, "sha256": digest, **({"extract": extract[name]} if extract and name in extract else {})}
-               for name, digest in files.items()]
-    path = tmp_path / "imi_files.yaml"
-    url_template = url or f"{source.as_uri()}/{{name}}"
-    path.write_text(yaml.safe_dump({"record": 8131197, "url_template": url_template, "files": entries}))
-    return path
-
-
-@pytest.fixture
-def zenodo(tmp_path: Path) -> dict[str, bytes]:
-    """A local stand-in for the record (file:// URLs): two files."""
-    source = tmp_path / "zenodo"
-    source.mkdir()
-    files = {"responses_main.csv": b"rt,correct\n1,True\n", "responses_all.csv": b"rt,correct\n2,False\n" * 100}
-    for name, content in files.items():
-        (source / name).write_bytes(content)
-    return files
-
-
-def sha(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
-def test_download_verifies_and_reports(tmp_path: Path, zenodo: dict[str, bytes]) -> None:
-    path = manifest(tmp_path, {name: sha(content) for name, content in zenodo.items()})
-    report = fetch_dataset(path, tmp_path / "data", False, 5, tmp_path / "files.json")
-    assert (tmp_path / "data" / "responses_all.csv").read_bytes() == zenodo["responses_all.csv"]
-    assert all(entry["verified"] for entry in report["files"])
-    assert json.loads((tmp_path / "files.json").read_text()) == report
-    (tmp_path / "zenodo" / "responses_all.csv").unlink()  # present files are checked, not fetched again
-    assert fetch_dataset(path, tmp_path / "data", False, 5, tmp_path / "files.json") == report
-
-
-def test_checksum_mismatch_is_refused_and_leaves_no_file(tmp_path: Path, zenodo: dict[str, bytes]) -> None:
-    path = manifest(tmp_path, {"responses_main.csv": sha(zenodo["responses_main.csv"]), "responses_all.csv": "0" * 64})
-    with pytest.raises(DatasetError, match="checksum mismatch.*responses_all.csv.*the download was deleted"):
-        fetch_dataset(path, tmp_path / "data", True, 5, tmp_path / "files.json")
-    assert not (tmp_path / "data" / "responses_all.csv").exists() and not list((tmp_path / "data").glob("*.part"))
-    assert not (tmp_path / "files.json").exists()
-
-
-def test_unpinned_files_are_refused_unless_allowed(tmp_path: Path, zenodo: dict[str, bytes], caplog) -> None:
-    path = manifest(tmp_path, {"responses_main.csv": None})
-    with pytest.raises(DatasetError, match="pins no sha256 for responses_main.csv.*imi.allow_unverified"):
-        fetch_dataset(path, tmp_path / "data", False, 5, tmp_path / "files.json")
-    assert not (tmp_path / "data" / "responses_main.csv").exists()
-    report = fetch_dataset(path, tmp_path / "data", True, 5, tmp_path / "files.json")
-    digest = sha(zenodo["responses_main.csv"])
-    assert report["files"][0] == {"name": "responses_main.csv", "path": str(tmp_path / "data" / "responses_main.csv"),
-                                  "sha256": digest, "verified": False}
-    assert digest in caplog.text  # logged so that it can be pinned
-    with pytest.raises(DatasetError, match=f"its sha256 is {digest}"):  # a present file: refused, naming its checksum
-        fetch_dataset(path, tmp_path / "data", False, 5, tmp_path / "files.json")
-
-
-def test_offline_fails_at_once_saying_where_to_put_the_files(tmp_path: Path) -> None:
-    path = manifest(tmp_path, {"responses_main.csv": "a" * 64, "stimuli.zip": "b" * 64}, url="http://127.0.0.1:9/{name}")
-    with pytest.raises(DatasetError) as error:
-        fetch_dataset(path, tmp_path / "data", False, 2, tmp_path / "files.json")
-    message = str(error.value)
-    assert "could not download http://127.0.0.1:9/responses_main.csv" in message
-    assert f"place them in {(tmp_path / 'data').resolve()}/" in message and "responses_main.csv, stimuli.zip" in message
-
-
-def test_an_interrupted_download_resumes(tmp_path: Path, zenodo: dict[str, bytes], monkeypatch) -> None:
-    content = zenodo["responses_all.csv"]
-    path = manifest(tmp_path, {"responses_all.csv": sha(content)}, url="https://zenodo.example/{name}")
-    ranges = []
-
-    class CutOff(io.BytesIO):  # the connection drops after 500 bytes
-        def read(self, size=-1):
-            if self.tell() >= 500:
-                raise ConnectionResetError("connection reset by peer")
-            return super().read(min(size, 500 - self.tell()))
-
-    class Rest(io.BytesIO):
-        status = 206  # partial content: the server honours the Range header
-
-    def fake_urlopen(request, timeout):
-        ranges.append(request.get_header("Range"))
-        return CutOff(content) if len(ranges) == 1 else Rest(content[500:])
-
-    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
-    with pytest.raises(DatasetError, match="connection reset by peer. The partial download is kept"):
-        fetch_dataset(path, tmp_path / "data", False, 5, tmp_path / "files.json")
-    assert (tmp_path / "data" / "responses_all.csv.part").stat().st_size == 500
-    assert not (tmp_path / "data" / "responses_all.csv").exists()
-    fetch_dataset(path, tmp_path / "data", False, 5, tmp_path / "files.json")
-    assert ranges == [None, "bytes=500-"]
-    assert (tmp_path / "data" / "responses_all.csv").read_bytes() == content
-    assert not (tmp_path / "data" / "responses_all.csv.part").exists()
-
-
-def test_archive_is_unpacked_once(tmp_path: Path) -> None:
-    (tmp_path / "zenodo").mkdir()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("googlenet/conv1/channel_0/natural_images/index.json", "{}")
-    (tmp_path / "zenodo" / "stimuli.zip").write_bytes(buffer.getvalue())
-    path = manifest(tmp_path, {"stimuli.zip": sha(buffer.getvalue())}, extract={"stimuli.zip": "stimuli"})
-    report = fetch_dataset(path, tmp_path / "data", False, 5, tmp_path / "files.json")
-    assert (tmp_path / "data" / "stimuli" / "googlenet" / "conv1" / "channel_0" / "natural_images" / "index.json").is_file()
-    assert report["files"][0]["verified"] and report["files"][0]["folder"] == str(tmp_path / "data" / "stimuli")
-    (tmp_path / "data" / "stimuli.zip").unlink()  # the unpacked folder carries the archive's checksum
-    assert fetch_dataset(path, tmp_path / "data", False, 5, tmp_path / "files.json")["files"][0]["verified"]
-
-
-def test_a_folder_placed_by_hand_needs_the_opt_in(tmp_path: Path) -> None:
-    path = manifest(tmp_path, {"stimuli.zip": "c" * 64}, extract={"stimuli.zip": "stimuli"})
-    (tmp_path / "data" / "stimuli").mkdir(parents=True)
-    with pytest.raises(DatasetError, match="was not unpacked from a verified stimuli.zip"):
-        fetch_dataset(path, tmp_path / "data", False, 5, tmp_path / "files.json")
-    report = fetch_dataset(path, tmp_path / "data", True, 5, tmp_path / "files.json")
-    assert report["files"][0]["verified"] is False
-
-
-def test_the_repository_manifest_is_valid() -> None:
-    manifest = read_manifest(REPO / "config" / "imi_files.yaml")
-    assert manifest.record == "8131197"
-    assert {f.name for f in manifest.files} >= {"responses_main.csv", "responses_lower_quality.csv", "responses_all.csv"}
-    assert manifest.url("responses_main.csv") == "https://zenodo.org/records/8131197/files/responses_main.csv?download=1"
-
-
 # Config
 
 
@@ -545,6 +315,9 @@ def test_imi_config_block_defaults_and_errors() -> None:
     assert "imi" not in validate_config(copy.deepcopy(base), SCHEMA)  # absent stays absent
     config = validate_config({**copy.deepcopy(base), "imi": {}}, SCHEMA)
     assert config["imi"]["stimuli_pattern"] == DEFAULT_PATTERN and config["imi"]["alpha_objective"] == "likelihood"
+    assert config["imi"]["doi"] == "10.5281/zenodo.8131197" and config["imi"]["trials_from"] == "file_map"
     assert config["imi"]["conditions"] == ["natural"] and config["imi"]["n_bootstrap"] == 1000
     with pytest.raises(ConfigError, match="config key 'imi.alpha_objective'"):
         validate_config({**copy.deepcopy(base), "imi": {"alpha_objective": "max"}}, SCHEMA)
+    with pytest.raises(ConfigError, match="config key 'imi.sha256.responses.zip'"):
+        validate_config({**copy.deepcopy(base), "imi": {"sha256": {"responses.zip": "abc"}}}, SCHEMA)

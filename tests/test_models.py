@@ -3,6 +3,7 @@ builds its own models with its own transform; an unreachable hub fails at once, 
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from pathlib import Path
@@ -82,6 +83,21 @@ def test_local_checkpoint_roundtrip_and_architecture_mismatch(tmp_path: Path) ->
         assert torch.equal(a, b), name
     with pytest.raises(WeightsError, match="do not fit"):
         build_model(spec("resnet34", {"source": "file", "path": str(path)}))
+
+
+def test_truncated_or_garbage_checkpoint_names_the_file_and_key(tmp_path: Path) -> None:
+    good = tmp_path / "good.pth"
+    torch.save(build_model(spec("resnet18", {"source": "random", "seed": 3})).state_dict(), good)
+    truncated, garbage, listed = tmp_path / "truncated.pth", tmp_path / "garbage.pth", tmp_path / "list.pth"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    garbage.write_bytes(bytes(range(256)) * 64)
+    torch.save([torch.zeros(1)], listed)
+    for path, message in ((truncated, "truncated or not a PyTorch checkpoint"), (garbage, "truncated or not a PyTorch checkpoint"),
+                          (listed, "holds a list, not a state dict")):
+        with pytest.raises(WeightsError, match=rf"{re.escape(str(path))}.*{message}"):
+            build_model(spec("resnet18", {"source": "file", "path": str(path)}))
+    with pytest.raises(WeightsError, match=r"cannot read checkpoint .*truncated.pth \(config key 'weights.path'\)"):
+        build_model(spec("resnet18", {"source": "file", "path": str(truncated)}))
 
 
 def test_key_prefix_loads_a_robustness_style_checkpoint(tmp_path: Path) -> None:
@@ -242,3 +258,14 @@ def test_device_selection_falls_back_to_cpu() -> None:
     expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
     assert select_device("auto").type == expected
     assert select_device("cpu").type == "cpu"
+
+
+def test_extraction_names_the_models_config_entry_when_its_checkpoint_is_bad(tmp_path: Path) -> None:
+    from mis.stages import extract_activations
+
+    garbage = tmp_path / "garbage.pth"
+    garbage.write_bytes(b"\x80\x02garbage")
+    model_spec = spec("resnet18", {"source": "file", "path": str(garbage)})
+    with pytest.raises(WeightsError, match=r"model 'r18' \(config key 'models.r18.weights'\): cannot read checkpoint .*garbage.pth"):
+        extract_activations("r18", model_spec, {}, tmp_path, tmp_path / "m.csv", 1, 0, "cpu", 1,
+                            tmp_path / "e.npz", tmp_path / "l.csv", tmp_path / "m.json", config_key="models.r18.weights")

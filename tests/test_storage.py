@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from mis import storage
 from mis.storage import atomic_directory, atomic_path, read_arrays, read_table, sha256_of, write_arrays, write_table
 
 
@@ -66,3 +69,29 @@ def test_sha256_of_a_file_larger_than_a_block(tmp_path: Path) -> None:
     path = tmp_path / "blob"
     path.write_bytes(b"ab" * (1 << 20))
     assert sha256_of(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_killed_writers_temp_file_is_removed_by_the_next_write(tmp_path: Path) -> None:
+    target = tmp_path / "units.parquet"
+    killed = subprocess.run(
+        [sys.executable, "-c", "import os, sys\nfrom mis.storage import atomic_path\n"
+         f"with atomic_path({str(target)!r}) as tmp:\n    tmp.write_bytes(b'partial')\n    os._exit(9)"],
+        timeout=60,
+    )
+    assert killed.returncode == 9
+    (left,) = tmp_path.iterdir()  # hidden, beside the target, with the target's suffix
+    assert left.name.startswith(".units.parquet.") and left.name.endswith(".tmp.parquet")
+    alive = tmp_path / f".units.parquet.{storage._HOST}.{os.getpid()}.abc.tmp.parquet"  # a running writer's
+    elsewhere_old = tmp_path / ".units.parquet.otherhost.12.abc.tmp.parquet"
+    elsewhere_new = tmp_path / ".units.parquet.otherhost.13.abc.tmp.parquet"
+    for path in (alive, elsewhere_old, elsewhere_new):
+        path.write_bytes(b"x")
+    os.utime(elsewhere_old, (0, 0))
+    write_table(pd.DataFrame({"a": [1]}), target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, alive.name, elsewhere_new.name])
+    stale_dir = tmp_path / ".browser.otherhost.14.abc.tmp"
+    stale_dir.mkdir()
+    os.utime(stale_dir, (0, 0))
+    with atomic_directory(tmp_path / "browser") as folder:
+        (folder / "index.html").write_text("hi")
+    assert not stale_dir.exists() and (tmp_path / "browser" / "index.html").is_file()

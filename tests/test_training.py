@@ -145,7 +145,8 @@ def test_training_checkpoints_load_as_file_models_and_repeat_exactly(tiny_image_
 def unit_rows(model: str, layer: str, layer_type: str, depth: float, mis: list, constant: list) -> pd.DataFrame:
     return pd.DataFrame(
         {"model": model, "layer": layer, "layer_type": layer_type, "unit": range(len(mis)), "mis": mis,
-         "hard_accuracy": 1.0, "constant": constant, "relative_depth": depth, "relative_width": 1.0}
+         "hard_accuracy": 1.0, "constant": constant, "relative_depth": depth, "relative_width": 1.0,
+         "top_ties": 0, "bottom_ties": 0}
     )
 
 

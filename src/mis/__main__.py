@@ -23,6 +23,7 @@ from mis.cluster import install_profile
 from mis.config import config_reference
 from mis.models import WeightsError, build_model, eval_transform
 from mis.storage import write_table
+from mis.tasks import TooFewImages
 
 CONFIG_README = DEFAULT_CONFIG.parent / "README.md"
 
@@ -38,6 +39,14 @@ def weights_spec(weights: str, seed: int) -> dict[str, Any]:
     return {"source": "file", "path": weights}
 
 
+def positive_int(text: str) -> int:
+    """An integer ≥ 1 (argparse names the flag in its error)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="python -m mis", description="Machine Interpretability Score without Snakemake.")
     commands = main.add_subparsers(dest="command", required=True)
@@ -47,8 +56,8 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--weights", default="random", help="random (seeded init), hub (the library's pretrained weights) or a checkpoint file")
     score.add_argument("--layer", required=True, help="module name of a Conv, Linear or normalisation layer, e.g. layer3.0.conv1")
     score.add_argument("--images", required=True, type=Path, help="folder of images (flat, class folders or .tar shards)")
-    score.add_argument("--n-tasks", type=int, default=10, help="N, tasks per unit (default 10)")
-    score.add_argument("--n-refs", type=int, default=5, help="K, references per side (default 5)")
+    score.add_argument("--n-tasks", type=positive_int, default=10, help="N, tasks per unit (default 10)")
+    score.add_argument("--n-refs", type=positive_int, default=5, help="K, references per side (default 5)")
     score.add_argument("--seed", type=int, default=0, help="seed of the tasks and of random weights")
     score.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="workflow config whose similarity and MIS settings to use")
     score.add_argument("--batch-size", type=int, default=32)
@@ -91,20 +100,23 @@ def score(args: argparse.Namespace) -> pd.DataFrame:
     """The unit table the arguments ask for."""
     spec = {"library": args.library, "architecture": args.model, "weights": weights_spec(args.weights, args.seed)}
     model = build_model(spec)
-    return score_layer(
-        model,
-        args.layer,
-        args.images,
-        n_tasks=args.n_tasks,
-        n_refs=args.n_refs,
-        seed=args.seed,
-        scoring=Scoring.from_config(args.config),
-        transform=eval_transform(model, args.library),
-        batch_size=args.batch_size,
-        num_workers=args.num_workers,
-        device=args.device,
-        name=args.model,
-    )
+    try:
+        return score_layer(
+            model,
+            args.layer,
+            args.images,
+            n_tasks=args.n_tasks,
+            n_refs=args.n_refs,
+            seed=args.seed,
+            scoring=Scoring.from_config(args.config),
+            transform=eval_transform(model, args.library),
+            batch_size=args.batch_size,
+            num_workers=args.num_workers,
+            device=args.device,
+            name=args.model,
+        )
+    except TooFewImages as error:  # found before the pass over the images
+        raise error.named("--n-tasks", "--n-refs") from None
 
 
 if __name__ == "__main__":

@@ -41,41 +41,95 @@ def aggregate(output: torch.Tensor, channel_axis: int) -> torch.Tensor:
     return out
 
 
-class RunningTopK:
-    """The k largest keys per unit with their image indices, merged block by block.
+# Ranking keys: an activation and an image index packed into one int64, so that one sort orders by
+# activation and breaks ties by index. The upper 32 bits are the float32 bits mapped to integers of
+# the same order; the lower 32 bits hold the index (or its complement, for ties to the lower index).
+_LOW_BITS = 32
+_LOW_MASK = (1 << _LOW_BITS) - 1
+_SIGN_FREE = 0x7FFFFFFF
 
-    Ties are broken towards the image seen first (stable sort, kept entries first), so the result
-    depends on the pass order but not on block sizes. Once k entries are kept, only the units where
-    some new key beats the current k-th are merged: on a large dataset almost none after warm-up.
+
+def ranking_keys(values: torch.Tensor, indices: torch.Tensor, low_index_first: bool) -> torch.Tensor:
+    """Unique int64 keys, larger = ranked earlier: by ``values`` (descending), then by image index,
+    ascending if ``low_index_first`` else descending. ``values`` (rows, units), ``indices`` (rows,).
+
+    Adding 0.0 turns −0.0 into 0.0, so the two zeros tie, as they compare equal."""
+    bits = (values.float() + 0.0).view(torch.int32)
+    ordered = (bits ^ ((bits >> 31) & _SIGN_FREE)).to(torch.int64)
+    index = indices.to(device=values.device, dtype=torch.int64)[:, None]
+    low = _LOW_MASK - index if low_index_first else index
+    return (ordered << _LOW_BITS) | low
+
+
+def key_values(keys: torch.Tensor) -> torch.Tensor:
+    """The float32 activations packed in ranking keys (exact)."""
+    ordered = (keys >> _LOW_BITS).to(torch.int32)
+    return (ordered ^ ((ordered >> 31) & _SIGN_FREE)).view(torch.float32)
+
+
+def key_indices(keys: torch.Tensor, low_index_first: bool) -> torch.Tensor:
+    """The image indices packed in ranking keys."""
+    low = keys & _LOW_MASK
+    return (_LOW_MASK - low if low_index_first else low).to(torch.int32)
+
+
+class RunningTopK:
+    """The k largest values per unit with their image indices, merged block by block.
+
+    Values are ranked by one total order, (value, then image index: ascending if
+    ``low_index_first``, else descending), so the result is the same whatever the pass order and
+    block sizes. Tracking the top of ``values`` with ties to the lower index and the top of
+    ``-values`` with ties to the higher index takes the two ends of one ranking: the most and least
+    activating images are disjoint whenever there are at least 2k images. One entry beyond k is
+    kept to tell whether a tie crosses the k-th rank. Once full, only the units where some new
+    entry beats the current last one are merged: on a large dataset almost none after warm-up.
     """
 
-    def __init__(self, k: int, n_units: int, device: torch.device | str = "cpu"):
+    def __init__(self, k: int, n_units: int, device: torch.device | str = "cpu", low_index_first: bool = True):
         self.k = k
-        self.keys = torch.empty(0, n_units, device=device)
-        self.idx = torch.empty(0, n_units, dtype=torch.int32, device=device)
+        self.low_index_first = low_index_first
+        self.keys = torch.empty(0, n_units, dtype=torch.int64, device=device)
 
-    def update(self, keys: torch.Tensor, indices: torch.Tensor) -> None:
-        """``keys`` (rows, units) for the images ``indices`` (rows,), in pass order."""
-        idx = indices.to(device=keys.device, dtype=torch.int32)[:, None].expand_as(keys)
-        if len(self.keys) < self.k:
-            self.keys, self.idx = self._merge(self.keys, self.idx, keys, idx)
+    def update(self, values: torch.Tensor, indices: torch.Tensor) -> None:
+        """``values`` (rows, units) of the images ``indices`` (rows,)."""
+        keys = ranking_keys(values, indices, self.low_index_first)
+        if len(self.keys) <= self.k:
+            self.keys = self._merge(self.keys, keys)
             return
         cols = (keys > self.keys[-1]).any(dim=0).nonzero().squeeze(1)
         if len(cols) == keys.shape[1]:
-            self.keys, self.idx = self._merge(self.keys, self.idx, keys, idx)
+            self.keys = self._merge(self.keys, keys)
         elif len(cols):
-            self.keys[:, cols], self.idx[:, cols] = self._merge(self.keys[:, cols], self.idx[:, cols], keys[:, cols], idx[:, cols])
+            self.keys[:, cols] = self._merge(self.keys[:, cols], keys[:, cols])
 
-    def _merge(self, kept_keys, kept_idx, keys, idx) -> tuple[torch.Tensor, torch.Tensor]:
-        all_keys, all_idx = torch.cat([kept_keys, keys]), torch.cat([kept_idx, idx])
-        order = torch.sort(all_keys, dim=0, descending=True, stable=True).indices[: self.k]
-        return all_keys.gather(0, order), all_idx.gather(0, order)
+    def _merge(self, kept: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        return torch.sort(torch.cat([kept, keys]), dim=0, descending=True).values[: self.k + 1]
+
+    @property
+    def values(self) -> torch.Tensor:
+        """(k, units) values, rank 0 first."""
+        return key_values(self.keys[: self.k])
+
+    @property
+    def idx(self) -> torch.Tensor:
+        """(k, units) image indices, rank 0 first."""
+        return key_indices(self.keys[: self.k], self.low_index_first)
+
+    def tied_at_cut(self) -> torch.Tensor:
+        """(units,) how many of the k kept images share the value of the k-th when an image left
+        out has that value too (the tie-break chose among them); 0 where no tie crosses the cut."""
+        if len(self.keys) <= self.k:
+            return torch.zeros(self.keys.shape[1], dtype=torch.int32, device=self.keys.device)
+        values = key_values(self.keys)
+        last = values[self.k - 1]
+        crossing = values[self.k] == last
+        return ((values[: self.k] == last).sum(dim=0) * crossing).to(torch.int32)
 
     def state(self) -> dict[str, torch.Tensor]:
-        return {"keys": self.keys.cpu(), "idx": self.idx.cpu()}
+        return {"keys": self.keys.cpu()}
 
     def load(self, state: dict[str, torch.Tensor]) -> None:
-        self.keys, self.idx = state["keys"].to(self.keys.device), state["idx"].to(self.idx.device)
+        self.keys = state["keys"].to(self.keys.device)
 
 
 def quantiles(values: torch.Tensor, probs: Sequence[float]) -> torch.Tensor:
@@ -107,7 +161,7 @@ class UnitStatistics:
     def __post_init__(self) -> None:
         self.trackers = {
             "top": RunningTopK(self.k, self.n_units, self.device),
-            "bottom": RunningTopK(self.k, self.n_units, self.device),
+            "bottom": RunningTopK(self.k, self.n_units, self.device, low_index_first=False),
         }
         for i in range(2 * len(self.levels)):
             self.trackers[f"near{i}"] = RunningTopK(self.n_near, self.n_units, self.device)
@@ -169,6 +223,8 @@ class Extremes:
     quantile_probs: np.ndarray  # (Q,)
     quantile_val: np.ndarray  # (Q, units)
     near_idx: np.ndarray  # (Q, n_near, units): images closest to each quantile
+    top_ties: np.ndarray  # (units,) kept images in a tie that crosses the k-th rank (RunningTopK.tied_at_cut)
+    bottom_ties: np.ndarray  # (units,)
     n_images: int
     n_skipped: int
 
@@ -184,13 +240,15 @@ class Extremes:
         n_quantiles = len(stats.probs)
         near = [stats.trackers[f"near{i}"].idx for i in range(n_quantiles)]
         return cls(
-            top_idx=top.idx.cpu().numpy().astype(np.int32),
-            top_val=top.keys.cpu().numpy(),
-            bottom_idx=bottom.idx.cpu().numpy().astype(np.int32),
-            bottom_val=-bottom.keys.cpu().numpy(),
+            top_idx=top.idx.cpu().numpy(),
+            top_val=top.values.cpu().numpy(),
+            bottom_idx=bottom.idx.cpu().numpy(),
+            bottom_val=-bottom.values.cpu().numpy(),
             quantile_probs=np.array(stats.probs, dtype=np.float64),
             quantile_val=(stats.thresholds.cpu().numpy() if n_quantiles else np.zeros((0, stats.n_units), np.float32)),
-            near_idx=(torch.stack(near).cpu().numpy().astype(np.int32) if n_quantiles else np.zeros((0, 0, stats.n_units), np.int32)),
+            near_idx=(torch.stack(near).cpu().numpy() if n_quantiles else np.zeros((0, 0, stats.n_units), np.int32)),
+            top_ties=top.tied_at_cut().cpu().numpy(),
+            bottom_ties=bottom.tied_at_cut().cpu().numpy(),
             n_images=n_images,
             n_skipped=n_skipped,
         )
@@ -334,17 +392,27 @@ def extract_extremes(
     return Extremes.from_statistics(stats, len(order), n_skipped)
 
 
+# Bumped whenever the trackers' state changes shape, so that an older checkpoint is not resumed.
+STATE_FORMAT = 2
+
+
 def _save_checkpoint(path, signature, position: int, n_skipped: int, stats: UnitStatistics) -> None:
+    state = {"format": STATE_FORMAT, "signature": signature, "position": position, "n_skipped": n_skipped}
     with atomic_path(path) as tmp:
-        torch.save({"signature": signature, "position": position, "n_skipped": n_skipped, "stats": stats.state()}, tmp)
+        torch.save({**state, "stats": stats.state()}, tmp)
 
 
 def _load_checkpoint(path, signature) -> dict[str, Any] | None:
-    """A checkpoint of the same run (same signature), or None."""
+    """A checkpoint of the same run (same signature and state format), or None: a checkpoint that
+    cannot be read is logged and the pass starts over."""
     if not path or not Path(path).is_file():
         return None
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if state.get("signature") != signature:
-        log.warning("ignoring checkpoint %s: it belongs to another configuration", path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any unreadable checkpoint means: start over
+        log.warning("ignoring unreadable checkpoint %s: %s", path, error)
+        return None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT or state.get("signature") != signature:
+        log.warning("ignoring checkpoint %s: it belongs to another configuration or version", path)
         return None
     return state

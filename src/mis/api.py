@@ -34,7 +34,7 @@ from mis.models import eval_transform, select_device, to_device
 from mis.results import unit_table
 from mis.scoring import scores_from_margins
 from mis.similarity.margins import margins_function
-from mis.tasks import rows_of, sample_tasks, task_images, task_rng
+from mis.tasks import check_image_count, rows_of, sample_tasks, task_images, task_rng
 
 PathLike = str | os.PathLike
 REPO = Path(__file__).resolve().parents[2]
@@ -117,6 +117,7 @@ def score_layer(
     try:
         layer_info = layer_row(model, layer, input_size, dev)
         manifest = build_manifest(images_root, extensions)
+        check_image_count(len(manifest), n_tasks, n_refs, names=("n_tasks", "n_refs"))
         dataset = ImageDataset(images_root, manifest["path"], transform_fn, input_size)
         settings = StreamSettings(k=n_tasks * (n_refs + 1), batch_size=batch_size, num_workers=num_workers)
         extremes = extract_extremes(model, [layer], dataset, int(layer_info["channels"][0]), dev, settings)
@@ -128,4 +129,5 @@ def score_layer(
     margins_of = margins_function(scoring.similarity, images_root, paths, batch_size, num_workers, dev)
     margins = margins_of(rows_of(tasks, needed, images_root))
     scores = scores_from_margins(margins, scoring.alpha)
-    return unit_table(name, layer_info, extremes.value_range, scores.mis, scores.hard_accuracy, scoring.constant_threshold)
+    ties = (extremes.top_ties, extremes.bottom_ties)
+    return unit_table(name, layer_info, extremes.value_range, scores.mis, scores.hard_accuracy, scoring.constant_threshold, ties)

@@ -11,14 +11,41 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 from mis.images import index_members, split_member
 
 log = logging.getLogger(__name__)
 
 MAX_OPEN_SHARDS = 8
+BACKGROUND = (255, 255, 255, 255)  # behind transparent pixels
+ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
+SRGB = ImageCms.createProfile("sRGB")
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB of an image in any mode Pillow reads. ``convert("RGB")`` alone clips 16- and 32-bit
+    integer and float images at 255 (a 16-bit PNG turns white) and keeps whatever colour a
+    transparent pixel happens to store. Here 16-bit (``I;16*``) and 32-bit integer (``I``, taken to
+    hold 16-bit values, as Pillow reads 16-bit files) are scaled by 255/65535, float (``F``) is taken
+    to lie in [0, 1], transparent pixels are composited over white, and CMYK with an embedded ICC
+    profile goes through that profile (without one, Pillow's conversion)."""
+    mode = image.mode
+    if mode == "I" or mode.startswith("I;16"):
+        gray = np.asarray(image, dtype=np.float64) * (255 / 65535)
+        image = Image.fromarray(np.clip(np.round(gray), 0, 255).astype(np.uint8), "L")
+    elif mode == "F":
+        gray = np.nan_to_num(np.asarray(image, dtype=np.float64)) * 255
+        image = Image.fromarray(np.clip(np.round(gray), 0, 255).astype(np.uint8), "L")
+    elif mode == "CMYK" and image.info.get("icc_profile"):
+        source = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
+        image = ImageCms.profileToProfile(image, source, SRGB, outputMode="RGB")
+    if mode in ALPHA_MODES or "transparency" in image.info:
+        rgba = (image.convert("LA") if mode == "La" else image).convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, BACKGROUND), rgba)
+    return image.convert("RGB")
 
 
 class ShardIndex(NamedTuple):
@@ -75,9 +102,10 @@ class ShardCache:
 
 
 class ImageDataset(torch.utils.data.Dataset):
-    """Images of a manifest as tensors. An undecodable image or tar member yields ``ok=False`` (it is
-    skipped and counted by the caller, and logged here); a missing file, shard or member is an error,
-    since the dataset changed under the manifest."""
+    """Images of a manifest as tensors. An undecodable image or tar member, or one larger than
+    Pillow's decompression-bomb limit, yields ``ok=False`` (it is skipped and counted by the caller,
+    and logged here); a missing file, shard or member is an error, since the dataset changed under
+    the manifest."""
 
     def __init__(self, root: str | Path, paths: Sequence[str], transform: Callable[[Image.Image], torch.Tensor], input_size: Sequence[int]):
         self.root = Path(root)
@@ -93,11 +121,11 @@ class ImageDataset(torch.utils.data.Dataset):
         path = self.paths[index]
         try:
             with self._open_image(path) as image:
-                tensor = self.transform(image.convert("RGB"))
+                tensor = self.transform(to_rgb(image))
             return tensor, index, True
         except FileNotFoundError:
             raise
-        except (UnidentifiedImageError, OSError, SyntaxError, tarfile.TarError) as error:
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, tarfile.TarError) as error:
             log.warning("skipping unreadable image %s: %s", self.root / path, error)
             return torch.zeros(self.input_size), index, False
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from mis.storage import write_table
+from mis.tasks import check_image_count
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +59,11 @@ def sample_key(member: str) -> tuple[str, str]:
     return folder + slash + stem, extension
 
 
-def scan_files(root: str, suffixes: set[str]) -> list[tuple[str, int]]:
-    """(relative path, bytes) of every file below ``root`` with a (lower-case) suffix in ``suffixes``,
-    sorted so that the index is stable. One ``os.scandir`` walk and one ``stat`` per kept file:
-    ``Path.rglob`` plus ``is_file`` and ``stat`` costs several system calls and objects per file."""
+def scan_files(root: str, suffixes: set[str]) -> list[tuple[str, int, int]]:
+    """(relative path, bytes, modification time in ns) of every file below ``root`` with a (lower-case)
+    suffix in ``suffixes``, sorted so that the index is stable. One ``os.scandir`` walk and one ``stat``
+    per kept file: ``Path.rglob`` plus ``is_file`` and ``stat`` costs several system calls and objects
+    per file."""
     found = []
     folders = [""]
     while folders:
@@ -72,7 +74,8 @@ def scan_files(root: str, suffixes: set[str]) -> list[tuple[str, int]]:
                 if entry.is_dir(follow_symlinks=False):
                     folders.append(relpath + "/")
                 elif os.path.splitext(entry.name)[1].lower() in suffixes and entry.is_file():
-                    found.append((relpath, entry.stat().st_size))
+                    info = entry.stat()
+                    found.append((relpath, info.st_size, info.st_mtime_ns))
     found.sort()
     return found
 
@@ -161,8 +164,8 @@ def discovered_rows(root: str, extensions: Sequence[str], image_format: str) -> 
     """Rows of every image file, or every image member of every shard, below ``root``."""
     suffixes = {e.lower() for e in extensions}
     files = scan_files(root, suffixes | {SHARD_SUFFIX})
-    shards = [path for path, _ in files if path.lower().endswith(SHARD_SUFFIX)]
-    images = [(path, size) for path, size in files if not path.lower().endswith(SHARD_SUFFIX)]
+    shards = [path for path, _, _ in files if path.lower().endswith(SHARD_SUFFIX)]
+    images = [(path, size) for path, size, _ in files if not path.lower().endswith(SHARD_SUFFIX)]
     if resolve_format(image_format, bool(images), bool(shards), root) == "tar":
         return [row for shard in shards for row in shard_rows(root, shard, suffixes)]
     misnamed = next((path for path, _ in images if split_member(path)), None)
@@ -239,10 +242,48 @@ def manifest_fingerprint(manifest: pd.DataFrame) -> str:
     return digest.hexdigest()[:16]
 
 
-def write_manifest(images: dict, manifest_path: str | os.PathLike) -> pd.DataFrame:
-    """Index the image set of the config section ``images`` into a manifest table."""
+def image_set_signature(images: dict) -> str:
+    """A hash of what the config section ``images`` names, as the file system has it now: the path,
+    size and modification time of every image file or tar shard below the root (a file list: its
+    text, and each listed file's or shard's size and time). Snakemake re-runs ``prepare_images``
+    when it changes, so adding, removing, replacing or touching an image rebuilds the manifest and
+    everything after it. One ``stat`` per file, like the manifest itself."""
+    root = str(images["root"])
+    if not os.path.isdir(root):
+        raise FileNotFoundError(f"image root folder not found: {root} (config key 'images.root')")
+    digest = hashlib.sha256(repr(sorted((k, str(v)) for k, v in images.items())).encode())
+    if images.get("file_list") is None:
+        suffixes = {e.lower() for e in images["extensions"]} | {SHARD_SUFFIX}
+        entries: Iterable[tuple[str, int, int]] = scan_files(root, suffixes)
+    else:
+        file_list = Path(images["file_list"])
+        if not file_list.is_file():
+            raise FileNotFoundError(f"image file list not found: {file_list} (config key 'images.file_list')")
+        digest.update(file_list.read_bytes())
+        files = dict.fromkeys((split_member(entry) or (entry,))[0] for entry in read_file_list(file_list))
+        entries = (listed_file_state(root, path) for path in files)
+    for path, size, mtime in entries:
+        digest.update(f"{path}\t{size}\t{mtime}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def listed_file_state(root: str, path: str) -> tuple[str, int, int]:
+    """(path, bytes, modification time in ns) of a listed file or shard; -1s for a missing one,
+    which ``prepare_images`` then reports by name."""
+    try:
+        info = os.stat(os.path.join(root, path))
+    except OSError:
+        return path, -1, -1
+    return path, info.st_size, info.st_mtime_ns
+
+
+def write_manifest(images: dict, manifest_path: str | os.PathLike, tasks: dict | None = None) -> pd.DataFrame:
+    """Index the image set of the config section ``images`` into a manifest table. With the config
+    section ``tasks``, a set too small for its tasks fails here, before any model runs."""
     manifest = build_manifest(
         images["root"], images["extensions"], images.get("file_list"), images.get("format", "auto")
     )
+    if tasks is not None:
+        check_image_count(len(manifest), tasks["n_tasks"], tasks["n_references"])
     write_table(manifest, manifest_path)
     return manifest

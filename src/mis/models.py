@@ -107,6 +107,8 @@ def _state_dict_from(checkpoint: Any, key_prefix: str, source: str) -> dict[str,
     for key in ("state_dict", "model", "model_state_dict"):
         if isinstance(checkpoint, dict) and key in checkpoint and isinstance(checkpoint[key], dict):
             checkpoint = checkpoint[key]
+    if not isinstance(checkpoint, dict):
+        raise WeightsError(f"{source}: holds a {type(checkpoint).__name__}, not a state dict of tensors")
     tensors = {k.removeprefix("module."): v for k, v in checkpoint.items() if isinstance(v, torch.Tensor)}
     if not key_prefix:
         return tensors
@@ -139,7 +141,14 @@ def _with_checkpoint(model: nn.Module, weights: dict[str, Any]) -> nn.Module:
     """``model`` with the tensors of the ``package`` or ``file`` checkpoint, if the spec names one."""
     if weights["source"] in ("package", "file"):
         path = checkpoint_path(weights)
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # noqa: BLE001 - truncated zips, garbage pickles: all unreadable
+            key = "weights.resource" if weights["source"] == "package" else "weights.path"
+            raise WeightsError(
+                f"cannot read checkpoint {path} (config key '{key}'): truncated or not a PyTorch checkpoint "
+                f"({type(error).__name__}: {error})"
+            ) from error
         state_dict = _state_dict_from(checkpoint, weights.get("key_prefix", ""), str(path))
         load_state_dict(model, state_dict, weights.get("key_mapping", "exact"), str(path))
     return model

@@ -14,12 +14,22 @@ from mis.storage import read_table, write_table
 LAYER_TYPE_ORDER = ["conv", "linear", "batchnorm", "layernorm", "groupnorm"]
 UNIT_COLUMNS = [
     "model", "layer", "layer_type", "unit", "mis", "hard_accuracy", "constant",
-    "relative_depth", "relative_width",
+    "relative_depth", "relative_width", "top_ties", "bottom_ties",
 ]
 
 
-def unit_table(model: str, layers: pd.DataFrame, value_range: np.ndarray, mis: np.ndarray, hard_accuracy: np.ndarray, constant_threshold: float) -> pd.DataFrame:
-    """One row per unit. ``layers`` is the layer metadata table; unit arrays follow its unit order."""
+def unit_table(
+    model: str,
+    layers: pd.DataFrame,
+    value_range: np.ndarray,
+    mis: np.ndarray,
+    hard_accuracy: np.ndarray,
+    constant_threshold: float,
+    ties: tuple[np.ndarray, np.ndarray],
+) -> pd.DataFrame:
+    """One row per unit. ``layers`` is the layer metadata table; unit arrays follow its unit order.
+    ``ties``: per side (most, least activating), how many of a unit's task images were chosen by the
+    index tie-break among images of equal activation (``RunningTopK.tied_at_cut``)."""
     repeat = layers["channels"].to_numpy()
     if repeat.sum() != len(mis):
         raise ValueError(f"layer table has {repeat.sum()} units, scores have {len(mis)}")
@@ -34,6 +44,8 @@ def unit_table(model: str, layers: pd.DataFrame, value_range: np.ndarray, mis: n
             "constant": value_range < constant_threshold,
             "relative_depth": np.repeat(layers["relative_depth"].to_numpy(), repeat),
             "relative_width": np.repeat(layers["relative_width"].to_numpy(), repeat),
+            "top_ties": ties[0],
+            "bottom_ties": ties[1],
         }
     )
     return table[UNIT_COLUMNS]
@@ -41,7 +53,8 @@ def unit_table(model: str, layers: pd.DataFrame, value_range: np.ndarray, mis: n
 
 def model_summary(units: pd.DataFrame) -> pd.DataFrame:
     """Per model: MIS statistics over non-constant units (mean, median, 5th and 95th percentile),
-    mean hard accuracy, and the constant-unit ratio. Sorted by mean MIS."""
+    mean hard accuracy, the constant-unit ratio, and how many non-constant units have task images
+    chosen among ties (they stay in the statistics). Sorted by mean MIS."""
     rows = []
     for model, group in units.groupby("model", sort=True):
         live = group[~group["constant"]]
@@ -56,6 +69,7 @@ def model_summary(units: pd.DataFrame) -> pd.DataFrame:
                 "n_units": len(live),
                 "n_constant": int(group["constant"].sum()),
                 "constant_ratio": group["constant"].mean(),
+                "n_tied": int(((live["top_ties"] > 0) | (live["bottom_ties"] > 0)).sum()),
             }
         )
     return pd.DataFrame(rows).sort_values("mean_mis", ignore_index=True)

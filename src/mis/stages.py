@@ -20,7 +20,7 @@ from mis.datasets import ImageDataset
 from mis.embedding_cache import EmbeddingCache, image_keys
 from mis.images import manifest_fingerprint
 from mis.layers import layer_table, select_layers
-from mis.models import build_model, eval_transform, library_of, select_device, to_device
+from mis.models import WeightsError, build_model, eval_transform, library_of, select_device, to_device
 from mis.results import unit_table
 from mis.scoring import scores_from_margins, task_margins
 from mis.similarity import build_embedder, embed_images
@@ -47,13 +47,18 @@ def extract_activations(
     extremes_path: PathLike,
     layers_path: PathLike,
     meta_path: PathLike,
+    config_key: str = "models",
 ) -> None:
     """Top-k and bottom-k images per unit over the whole image set, for every layer of interest, and
     the ``n_near`` images closest to each configured activation quantile (harder query conditions).
-    A killed run resumes from ``<extremes_path>.checkpoint``."""
+    A killed run resumes from ``<extremes_path>.checkpoint``. A model that cannot be built fails
+    naming ``config_key``, the config entry it came from."""
     torch.set_num_threads(threads)
     dev = select_device(device)
-    model = to_device(build_model(model_spec), dev)
+    try:
+        model = to_device(build_model(model_spec), dev)
+    except WeightsError as error:
+        raise WeightsError(f"model '{model_name}' (config key '{config_key}'): {error}") from error
     layers = select_layers(model, extraction["layer_types"], extraction["include"], extraction["exclude"])
     transform, input_size = eval_transform(model, library_of(model_spec))
     layers, counts = probe_layers(model, layers, input_size, dev)
@@ -87,6 +92,8 @@ def extract_activations(
         quantile_probs=extremes.quantile_probs,
         quantile_val=extremes.quantile_val.T,
         near_idx=extremes.near_idx.transpose(2, 0, 1),
+        top_ties=extremes.top_ties,
+        bottom_ties=extremes.bottom_ties,
     )
     write_table(table, layers_path)
     write_json(
@@ -172,5 +179,6 @@ def compute_mis(
         raise ValueError(f"NaN MIS for {model_name}: a task uses an image that could not be read or embedded")
     extremes = read_arrays(extremes_path)
     value_range = extremes["top_val"][:, 0] - extremes["bottom_val"][:, 0]
-    table = unit_table(model_name, read_table(layers_path), value_range, scores.mis, scores.hard_accuracy, mis["constant_threshold"])
+    ties = (extremes["top_ties"], extremes["bottom_ties"])
+    table = unit_table(model_name, read_table(layers_path), value_range, scores.mis, scores.hard_accuracy, mis["constant_threshold"], ties)
     write_table(table, units_path)

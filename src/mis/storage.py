@@ -7,13 +7,56 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+
+# Temporary files are named `.<target name>.<host>.<pid>.<random>.tmp<suffix>`: the next write of the
+# same target removes those a killed process left behind (its own host's dead processes' at once,
+# other hosts' once untouched for STALE_AFTER seconds), instead of leaving them there for ever.
+STALE_AFTER = 3600
+_HOST = socket.gethostname().replace(os.sep, "_")
+
+
+def _temp_affixes(target: Path, suffix: str) -> tuple[str, str]:
+    return f".{target.name}.", f".tmp{suffix}"
+
+
+def _remove_stale(target: Path, suffix: str) -> None:
+    """Delete the temporary files of ``target`` whose writer is gone."""
+    prefix, end = _temp_affixes(target, suffix)
+    for name in os.listdir(target.parent):
+        if not (name.startswith(prefix) and name.endswith(end)) or len(name) <= len(prefix) + len(end):
+            continue
+        parts = name[len(prefix) : -len(end)].rsplit(".", 2)
+        if len(parts) != 3 or not parts[1].isdigit():
+            continue
+        path, stale = target.parent / name, False
+        if parts[0] == _HOST:
+            stale = not _process_alive(int(parts[1]))
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                stale = time.time() - path.stat().st_mtime > STALE_AFTER
+        if stale:
+            with contextlib.suppress(FileNotFoundError):
+                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 @contextlib.contextmanager
@@ -23,11 +66,14 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     The temporary file keeps the target's suffix so that writers that infer the format from the
     name (matplotlib, pandas, numpy) behave as for the real target. It gets the permissions of a
     file created the usual way (0666 less the umask), not mkstemp's owner-only 0600, so results
-    on a shared cluster filesystem are readable by whoever the umask allows.
+    on a shared cluster filesystem are readable by whoever the umask allows. Temporary files of
+    the same target left by killed writers are removed first.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
+    _remove_stale(target, target.suffix)
+    prefix, end = _temp_affixes(target, target.suffix)
+    fd, tmp = tempfile.mkstemp(prefix=f"{prefix}{_HOST}.{os.getpid()}.", suffix=end, dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -42,10 +88,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     """A temporary folder beside ``path``, put in its place (replacing an existing one) only if the
     block succeeds, with the permissions of a folder created the usual way (0777 less the umask),
-    not mkdtemp's 0700, which would hide it from a web server or other users."""
+    not mkdtemp's 0700, which would hide it from a web server or other users. Stale temporary
+    folders of the same target are removed first, as for ``atomic_path``."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    _remove_stale(target, "")
+    prefix, end = _temp_affixes(target, "")
+    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{_HOST}.{os.getpid()}.", suffix=end, dir=target.parent))
     try:
         yield tmp
         tmp.chmod(0o777 & ~_umask())

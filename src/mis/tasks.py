@@ -33,6 +33,37 @@ class Tasks:
         return self.max_refs.shape
 
 
+CONFIG_KEYS = ("tasks.n_tasks", "tasks.n_references")
+
+
+class TooFewImages(ValueError):
+    """The image set cannot give every unit 2·N·(K+1) distinct task images. Raised as soon as the
+    image count is known, before any model runs; ``names`` are what N and K are called where they
+    were given (config keys, arguments, command-line flags), and ``named`` rewords it for another."""
+
+    def __init__(self, n_images: int, n_tasks: int, n_refs: int, names: tuple[str, str] = CONFIG_KEYS):
+        self.n_images, self.n_tasks, self.n_refs = n_images, n_tasks, n_refs
+        need = images_needed(n_tasks, n_refs)
+        super().__init__(
+            f"{n_images} images, but N = {n_tasks} tasks with K = {n_refs} references need 2·N·(K+1) = {need} "
+            f"(the N·(K+1) most and least activating per unit, disjoint): lower {names[0]} or {names[1]}, or add images"
+        )
+
+    def named(self, n_tasks: str, n_refs: str) -> TooFewImages:
+        return TooFewImages(self.n_images, self.n_tasks, self.n_refs, (n_tasks, n_refs))
+
+
+def images_needed(n_tasks: int, n_refs: int) -> int:
+    """Distinct images a unit's tasks use: N·(K+1) per side."""
+    return 2 * n_tasks * (n_refs + 1)
+
+
+def check_image_count(n_images: int, n_tasks: int, n_refs: int, names: tuple[str, str] = CONFIG_KEYS) -> None:
+    """Fail early (before a pass over the images) when the set is too small for the tasks."""
+    if n_images < images_needed(n_tasks, n_refs):
+        raise TooFewImages(n_images, n_tasks, n_refs, names)
+
+
 def strata(ranked: np.ndarray, n_tasks: int, n_refs: int) -> np.ndarray:
     """Cut each unit's ranking (most extreme first) into K+1 bins of N: (units, K+1, N).
 
@@ -56,11 +87,23 @@ def sample_tasks(top_idx: np.ndarray, bottom_idx: np.ndarray, n_tasks: int, n_re
     activation for top, lowest for bottom).
     """
     sides = np.stack([strata(top_idx, n_tasks, n_refs), strata(bottom_idx, n_tasks, n_refs)])  # (2, U, K+1, N)
+    check_disjoint(sides)
     order = np.argsort(rng.random(sides.shape), axis=-1, kind="stable")
     shuffled = np.take_along_axis(sides, order, axis=-1)
     refs = shuffled[:, :, :n_refs].transpose(0, 1, 3, 2)  # (2, U, N, K)
     queries = shuffled[:, :, n_refs]  # (2, U, N)
     return Tasks(max_refs=refs[0], max_queries=queries[0], min_refs=refs[1], min_queries=queries[1])
+
+
+def check_disjoint(sides: np.ndarray) -> None:
+    """No unit may use an image as both a most and a least activating example (the extraction's
+    total order guarantees it; extremes from elsewhere might not)."""
+    images = np.sort(sides.transpose(1, 0, 2, 3).reshape(sides.shape[1], -1), axis=1)
+    shared = (images[:, 1:] == images[:, :-1]).any(axis=1)
+    if shared.any():
+        unit = int(shared.argmax())
+        raise ValueError(f"{int(shared.sum())} units use an image on both sides of their tasks (first: unit {unit}); "
+                         "their most and least activating images overlap")
 
 
 def task_rng(seed: int, model: str) -> np.random.Generator:

@@ -18,6 +18,7 @@ rule extract_activations:
         gpu=GPUS,
     params:
         model_spec=lambda wc: ALL_MODEL_SPECS[wc.model],
+        config_key=lambda wc: model_config_key(wc.model),
         extraction=config["extraction"],
         images_root=config["images"]["root"],
         k=IMAGES_PER_SIDE,

@@ -35,6 +35,13 @@ def training_model_spec(epoch):
     return {"library": TRAINING["library"], "architecture": TRAINING["architecture"], "weights": weights}
 
 
+def model_config_key(model):
+    """The config entry a model's weights come from, for error messages."""
+    if model not in TRAINING_EPOCHS:
+        return f"models.{model}.weights"
+    return "training.checkpoints.pattern" if "checkpoints" in TRAINING else "training.train"
+
+
 def training_checkpoint_input(wildcards):
     """A training epoch's checkpoint is an input of its extraction, so that train_model runs first."""
     epoch = TRAINING_EPOCHS.get(wildcards.model)
@@ -90,7 +97,13 @@ if TRAINING:
     ALL_FIGURES += ["figures/fig7.pdf", "figures/fig8.pdf", "figures/fig8_all_epochs.pdf"]
 # The IMI validation (Fig. 2) and the units of the interventional study: with an `imi` config block only.
 if "imi" in config:
-    ALL_FIGURES += ["figures/fig2.pdf", "results/imi/extreme_units.csv"]
+    ALL_FIGURES += [
+        "figures/fig2.pdf",
+        "figures/similarity_comparison.pdf",
+        "figures/imi_overestimated_units.pdf",
+        f"results/imi/{SIMILARITY}/unit_join.csv",
+        "results/imi/extreme_units.csv",
+    ]
 
 
 def similarity_inputs(wildcards):

@@ -1,5 +1,7 @@
 rule prepare_images:
-    """Index the image set; fails naming any listed file that is missing or empty."""
+    """Index the image set; fails naming any listed file that is missing or empty, or a set too
+    small for the tasks. Re-runs (and so does everything after it) when the image set changes:
+    `image_set` is a hash of every image file's path, size and modification time."""
     output:
         manifest="results/images/manifest.csv",
     log:
@@ -11,5 +13,7 @@ rule prepare_images:
         runtime=per_attempt(60),
     params:
         images=config["images"],
+        tasks=TASKS,
+        image_set=lambda wildcards: image_set_signature(config["images"]),
     script:
         "../scripts/prepare_images.py"

@@ -1,18 +1,32 @@
-# Validation against the IMI human data (method.md §3–4, Fig. 2): only with an `imi` config block.
+# Validation against the IMI human data (method.md §3–4, Fig. 2, appendix): only with an `imi` config block.
 #
-# download_imi ─> score_human_responses (per response table) ─┐
-#             └─> compute_imi_mis (stimuli, similarity) ───────┴─> fit_alpha ─> plot_fig2
-# compute_mis (per model) ─> select_extreme_units
+# download_imi ─> score_human_responses ─┐
+#             └──────────────────────────┴─> compute_imi_mis (per backend) ─> fit_alpha (per backend) ─> plot_fig2
+#   fit_alpha (every backend) ─> compare_similarities ─> plot_similarity_comparison
+#   fit_alpha + compute_imi_mis ─> find_overestimated_units ─> plot_overestimated_units
+#   compute_imi_mis + compute_mis (per model) ─> join_imi_units;  compute_mis ─> select_extreme_units
 
 if "imi" in config:
+    from mis.imi.release import FILE_MAP, RESPONSES
+
     IMI = config["imi"]
     IMI_DIR = f"results/imi/{SIMILARITY}"
-    IMI_STIMULI = IMI.get("stimuli_dir", os.path.join(IMI["data_dir"], "stimuli"))
+    # The main similarity backend and the ones only compared (appendix), by name.
+    IMI_BACKENDS = {spec["name"]: spec for spec in [config["similarity"], *IMI["similarities"]]}
+    IMI_NEEDED = [RESPONSES.format(table=IMI["response_table"])] + (
+        [FILE_MAP] if IMI["trials_from"] == "file_map" or "stimuli_dir" not in IMI else []
+    )
+    IMI_IMAGE_ROOT = (
+        IMI.get("imagenet_train", config["images"]["root"])
+        if IMI["trials_from"] == "file_map"
+        else IMI.get("stimuli_dir")
+    )
+
+    wildcard_constraints:
+        backend="|".join(map(re.escape, IMI_BACKENDS)),
 
     rule download_imi:
-        """The IMI files of the manifest, checksum-verified: downloaded, or placed by hand."""
-        input:
-            manifest=os.path.join(workflow.basedir, IMI["manifest"]),  # relative: shipped in the repository
+        """The IMI release from its Zenodo record (pooch, checksums from the record), archives unpacked."""
         output:
             report="results/imi/files.json",
         log:
@@ -21,18 +35,23 @@ if "imi" in config:
             "../../envs/imi.yaml"
         params:
             data_dir=IMI["data_dir"],
+            needed=IMI_NEEDED,
+            doi=IMI["doi"],
+            files=IMI["record_files"],
+            sha256=IMI["sha256"],
             allow_unverified=IMI["allow_unverified"],
             timeout=IMI["timeout"],
         script:
             "../scripts/download_imi.py"
 
     rule score_human_responses:
-        """Tidy main trials and per-unit human interpretability score (HIS) of one response table."""
+        """Tidy main trials, per-unit human interpretability score (HIS) and per-model counts of one response table."""
         input:
             files=rules.download_imi.output.report,
         output:
             trials="results/imi/responses/{table}_trials.parquet",
             his="results/imi/responses/{table}_his.csv",
+            models="results/imi/responses/{table}_models.csv",
         log:
             "logs/score_human_responses/{table}.log",
         wildcard_constraints:
@@ -40,20 +59,23 @@ if "imi" in config:
         conda:
             "../../envs/imi.yaml"
         params:
-            responses=lambda wc: os.path.join(IMI["data_dir"], f"responses_{wc.table}.csv"),
+            responses=lambda wc: RESPONSES.format(table=wc.table),
             ci_level=IMI["ci_level"],
         script:
             "../scripts/score_human_responses.py"
 
     rule compute_imi_mis:
-        """Task margins and MIS of the IMI units from the stimuli humans saw."""
+        """Task margins and MIS of the IMI units from the images humans saw (file map + ImageNet-train, or stimuli)."""
         input:
             files=rules.download_imi.output.report,
+            human=f"results/imi/responses/{IMI['response_table']}_trials.parquet",
         output:
-            margins=f"{IMI_DIR}/margins.parquet",
-            units=f"{IMI_DIR}/units.csv",
+            margins="results/imi/{backend}/margins.parquet",
+            units="results/imi/{backend}/units.csv",
+            trials="results/imi/{backend}/trials.csv",
+            coverage="results/imi/{backend}/coverage.csv",
         log:
-            f"logs/compute_imi_mis/{SIMILARITY}.log",
+            "logs/compute_imi_mis/{backend}.log",
         conda:
             "../../envs/torch.yaml"
         threads: 2
@@ -62,10 +84,12 @@ if "imi" in config:
             runtime=per_attempt(120),
             gpu=GPUS,
         params:
-            stimuli_dir=IMI_STIMULI,
+            trials_from=IMI["trials_from"],
+            imagenet_train=IMI.get("imagenet_train", config["images"]["root"]),
+            stimuli_dir=IMI.get("stimuli_dir"),
             pattern=IMI["stimuli_pattern"],
             conditions=IMI["conditions"],
-            similarity=config["similarity"],
+            similarity=lambda wc: IMI_BACKENDS[wc.backend],
             alpha=config["mis"]["alpha"],
             device=config["device"],
         script:
@@ -77,11 +101,11 @@ if "imi" in config:
             his=f"results/imi/responses/{IMI['response_table']}_his.csv",
             margins=rules.compute_imi_mis.output.margins,
         output:
-            summary=f"{IMI_DIR}/alpha.json",
-            units=f"{IMI_DIR}/validation_units.csv",
-            models=f"{IMI_DIR}/validation_models.csv",
+            summary="results/imi/{backend}/alpha.json",
+            units="results/imi/{backend}/validation_units.csv",
+            models="results/imi/{backend}/validation_models.csv",
         log:
-            f"logs/fit_alpha/{SIMILARITY}.log",
+            "logs/fit_alpha/{backend}.log",
         conda:
             "../../envs/imi.yaml"
         params:
@@ -100,9 +124,9 @@ if "imi" in config:
     rule plot_fig2:
         """Fig. 2: model-level and unit-level MIS against the IMI human scores."""
         input:
-            summary=rules.fit_alpha.output.summary,
-            units=rules.fit_alpha.output.units,
-            models=rules.fit_alpha.output.models,
+            summary=f"{IMI_DIR}/alpha.json",
+            units=f"{IMI_DIR}/validation_units.csv",
+            models=f"{IMI_DIR}/validation_models.csv",
         output:
             figure="figures/fig2.pdf",
         log:
@@ -113,6 +137,92 @@ if "imi" in config:
             similarity_label=config["similarity"]["label"],
         script:
             "../scripts/plot_fig2.py"
+
+    rule compare_similarities:
+        """Correlation of each backend's MIS with resampled HIS, and the noise ceiling (appendix, p.17)."""
+        input:
+            units=expand("results/imi/{backend}/validation_units.csv", backend=IMI_BACKENDS),
+        output:
+            table="results/imi/similarity_comparison.csv",
+        log:
+            "logs/compare_similarities.log",
+        conda:
+            "../../envs/imi.yaml"
+        params:
+            names=list(IMI_BACKENDS),
+            labels={name: spec["label"] for name, spec in IMI_BACKENDS.items()},
+            n_simulations=IMI["n_simulations"],
+            seed=IMI.get("seed", config["seed"]),
+        script:
+            "../scripts/compare_similarities.py"
+
+    rule plot_similarity_comparison:
+        """Appendix: MIS–HIS correlation per similarity backend against the noise ceiling."""
+        input:
+            table=rules.compare_similarities.output.table,
+        output:
+            figure=report(
+                "figures/similarity_comparison.pdf", category="Figures", caption="../report/similarity_comparison.rst"
+            ),
+        log:
+            "logs/plot_similarity_comparison.log",
+        conda:
+            "../../envs/plots.yaml"
+        script:
+            "../scripts/plot_similarity_comparison.py"
+
+    rule find_overestimated_units:
+        """The IMI units whose MIS exceeds their HIS most, with a trial's image paths."""
+        input:
+            units=f"{IMI_DIR}/validation_units.csv",
+            trials=f"{IMI_DIR}/trials.csv",
+        output:
+            table=f"{IMI_DIR}/overestimated_units.csv",
+        log:
+            "logs/find_overestimated_units.log",
+        conda:
+            "../../envs/imi.yaml"
+        params:
+            n=IMI["n_overestimated"],
+        script:
+            "../scripts/find_overestimated_units.py"
+
+    rule plot_overestimated_units:
+        """Appendix: references and queries of the units where MIS overestimates HIS most."""
+        input:
+            table=rules.find_overestimated_units.output.table,
+        output:
+            figure=report(
+                "figures/imi_overestimated_units.pdf",
+                category="Figures",
+                caption="../report/imi_overestimated_units.rst",
+            ),
+        log:
+            "logs/plot_overestimated_units.log",
+        conda:
+            "../../envs/torch.yaml"
+        params:
+            image_root=IMI_IMAGE_ROOT,
+        script:
+            "../scripts/plot_overestimated_units.py"
+
+    rule join_imi_units:
+        """IMI layer names mapped to module names; IMI units joined with the project's own per-unit MIS."""
+        input:
+            imi_units=f"{IMI_DIR}/units.csv",
+            units=expand(rules.compute_mis.output.units, model=MODELS),
+        output:
+            table=f"{IMI_DIR}/unit_join.csv",
+            summary=f"{IMI_DIR}/unit_join.json",
+        log:
+            "logs/join_imi_units.log",
+        conda:
+            "../../envs/torch.yaml"
+        params:
+            models=MODELS,
+            specs={model: MODEL_SPECS[model] for model in MODELS},
+        script:
+            "../scripts/join_imi_units.py"
 
     rule select_extreme_units:
         """The highest- and lowest-MIS units of each model (the units of the interventional study)."""

@@ -1,17 +1,21 @@
-"""Snakemake adapter: task margins and MIS of the IMI units from their stimuli."""
+"""Snakemake adapter: task margins and MIS of the IMI units from the images humans saw."""
 
-from mis.imi.scores import write_imi_mis
+from mis.imi.release import FILE_MAP, dataset_path
+from mis.imi.scores import load_units, write_imi_mis
 from mis.runlog import log_to
 
 log_to(snakemake.log[0])
+params = snakemake.params
+file_map = dataset_path(snakemake.input.files, FILE_MAP) if params.trials_from == "file_map" or not params.stimuli_dir else None
+units, root = load_units(
+    params.trials_from,
+    params.conditions,
+    file_map=file_map,
+    imagenet_train=params.imagenet_train,
+    stimuli_dir=params.stimuli_dir or file_map.parent,
+    pattern=params.pattern,
+)
 write_imi_mis(
-    stimuli_dir=snakemake.params.stimuli_dir,
-    pattern=snakemake.params.pattern,
-    conditions=snakemake.params.conditions,
-    similarity=snakemake.params.similarity,
-    alpha=snakemake.params.alpha,
-    device=snakemake.params.device,
-    threads=snakemake.threads,
-    margins_path=snakemake.output.margins,
-    units_path=snakemake.output.units,
+    units, root, snakemake.input.human, params.conditions, params.similarity, params.alpha, params.device,
+    snakemake.threads, dict(snakemake.output.items()),
 )

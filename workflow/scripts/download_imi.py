@@ -1,13 +1,16 @@
-"""Snakemake adapter: the IMI dataset files, checksum-verified (downloaded or placed by hand)."""
+"""Snakemake adapter: the IMI release from its Zenodo record (pooch), verified and unpacked."""
 
 from mis.imi.download import fetch_dataset
 from mis.runlog import log_to
 
 log_to(snakemake.log[0])
 fetch_dataset(
-    manifest_path=snakemake.input.manifest,
     data_dir=snakemake.params.data_dir,
+    needed=snakemake.params.needed,
+    report_path=snakemake.output.report,
+    doi=snakemake.params.doi,
+    files=snakemake.params.files,
+    sha256=snakemake.params.sha256,
     allow_unverified=snakemake.params.allow_unverified,
     timeout=snakemake.params.timeout,
-    report_path=snakemake.output.report,
 )

@@ -17,4 +17,5 @@ extract_activations(
     extremes_path=snakemake.output.extremes,
     layers_path=snakemake.output.layers,
     meta_path=snakemake.output.meta,
+    config_key=snakemake.params.config_key,
 )

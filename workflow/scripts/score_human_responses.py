@@ -1,12 +1,14 @@
-"""Snakemake adapter: tidy main trials and per-unit human interpretability score of one IMI table."""
+"""Snakemake adapter: tidy main trials, per-unit human interpretability score and model counts of one IMI table."""
 
+from mis.imi.release import dataset_path
 from mis.imi.responses import write_human_scores
 from mis.runlog import log_to
 
 log_to(snakemake.log[0])
 write_human_scores(
-    responses_path=snakemake.params.responses,
+    responses_path=dataset_path(snakemake.input.files, snakemake.params.responses),
     level=snakemake.params.ci_level,
     trials_path=snakemake.output.trials,
     his_path=snakemake.output.his,
+    models_path=snakemake.output.models,
 )

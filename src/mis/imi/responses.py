@@ -1,16 +1,23 @@
 """IMI response tables → tidy main trials → per-unit human interpretability score (HIS).
 
-The tables (``responses_main``, ``responses_lower_quality``, ``responses_all``; CSV) hold one row per
-trial of every participant, practice (``is_demo``) and catch trials included. HIS of a unit =
-mean of ``correct`` over its main trials (neither practice nor catch), per model, condition, layer
-and channel (method.md §4), with a Wilson score interval: it stays inside [0, 1] and keeps its
-coverage for proportions near 1 and about 30 trials, where the normal approximation does not.
+The release's ``human_responses/responses_main.csv`` (method.md §4) has 45 columns in a fixed
+order, checked exactly (``COLUMNS``; the names of the seven ``*_extracted`` columns are not
+documented, so only their suffix is: the authors' code also spells it ``_exctracted``). One row per
+trial of every participant, practice (``is_demo``) and catch trials included. Parsed: booleans,
+``batch`` and ``channel`` (floats such as ``8.0``) to integers; the ``*_details`` columns (Python
+dict strings) stay text; the ``anonymized`` columns (the four image columns and
+``participant_id``) are ignored, so a participant's session is (``task_id``, ``response_index``).
+HIS of a unit = mean of ``correct`` over its main trials (neither practice nor catch), per model,
+condition, layer and channel, with a Wilson score interval (it stays inside [0, 1] and keeps its
+coverage near 1 with about 30 trials). A model of the release without main trials
+(``googlenet_hard85``) is reported in the model table, not an error.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,79 +28,143 @@ from mis.imi import MODES, UNIT_KEYS, condition_of, split_condition
 from mis.storage import write_table
 
 log = logging.getLogger(__name__)
-# Needed for HIS and the tidy table; the other documented columns (confidence, rt, checks) are kept
-# when present but not required.
-REQUIRED_COLUMNS = (
-    "correct", "catch_trial", "is_demo", "participant_id", "task_id", "batch", "layer", "channel", "mode", "model",
+CHECKS = ("demo_trials", "catch_trials", "total_response_time", "row_variability", "instruction_time")
+N_EXTRACTED = 7
+EXTRACTED = re.compile(r".+_ex(c)?tracted")
+COLUMNS = (
+    "rt", "button_pressed", "switched_queries", "confidence", "choice", "correct",
+    "min_query", "max_query", "min_references", "max_references", "catch_trial", "is_demo", "trial_type",
+    "trial_index", "time_elapsed", "internal_node_id", "response_index", "participant_id", "corrected_trial_index",
+    "task_id", "task_number", "batch", "channel", "layer", "mode", "model", "passed_checks",
+    *(f"{check}_result" for check in CHECKS), *(f"{check}_details" for check in CHECKS),
+    *([None] * N_EXTRACTED),  # *_extracted
+    "multi_participation",
 )
-STRING_COLUMNS = ("model", "layer", "mode", "participant_id", "task_id")
-OPTIONAL_COLUMNS = ("confidence", "rt", "passed_checks")
-_BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
+ANONYMIZED = ("min_query", "max_query", "min_references", "max_references", "participant_id")
+BOOLEANS = ("correct", "catch_trial", "is_demo")  # on every row
+CHECK_BOOLEANS = ("passed_checks", *(f"{check}_result" for check in CHECKS), "multi_participation")  # may be empty
+INTEGERS = ("batch", "channel", "response_index")
+_BOOLEAN_TEXT = {"true": True, "false": False}
+# The models of the release (the file map's 14 keys): the 9 models and the harder conditions.
+RELEASE_MODELS = (
+    "googlenet", "resnet50", "resnet50-l2", "clip-resnet50", "wide_resnet50", "densenet_201", "convnext_b",
+    "in1k-vit_b32", "clip-vit_b32", "resnet50_hard85", "resnet50_hard95", "clip-resnet50_hard85",
+    "clip-resnet50_hard95", "googlenet_hard85",
+)
 
 
 class ResponseFormatError(ValueError):
-    """A response table does not have the documented layout; the message names file and column."""
+    """A response table does not have the released layout; the message names file, column and row."""
+
+
+def _where(source: str | os.PathLike, column: str, rows: pd.Index, values: pd.Series) -> str:
+    row = int(rows[0])
+    return f"{source}: column '{column}', row {row} (CSV line {row + 2}): {values.loc[row]!r}"
+
+
+def check_columns(columns: list[str], source: str | os.PathLike) -> None:
+    """The 45 columns in the released order; the first difference is named."""
+    if len(columns) != len(COLUMNS):
+        missing = [c for c in COLUMNS if c is not None and c not in columns]
+        raise ResponseFormatError(
+            f"{source}: {len(columns)} columns, expected {len(COLUMNS)}"
+            + (f"; missing column(s) {', '.join(repr(c) for c in missing)}" if missing else "")
+        )
+    for position, (found, expected) in enumerate(zip(columns, COLUMNS, strict=True), start=1):
+        if (expected is None and not EXTRACTED.fullmatch(found)) or (expected is not None and found != expected):
+            raise ResponseFormatError(
+                f"{source}: column {position} is {found!r}, expected "
+                + (repr(expected) if expected else "a '*_extracted' column")
+                + (f" (missing column '{expected}')" if expected and expected not in columns else "")
+            )
+
+
+def parse_booleans(values: pd.Series, column: str, source: str | os.PathLike, allow_empty: bool) -> pd.Series:
+    """``True``/``False`` (as pandas writes them); empty only where allowed; else an error naming the row."""
+    text = values.astype("string").str.strip().str.lower()
+    parsed = text.map(_BOOLEAN_TEXT, na_action="ignore")
+    bad = parsed.isna() & (text.notna() | (not allow_empty))
+    if bad.any():
+        raise ResponseFormatError(f"{_where(source, column, values.index[bad], values)} is not a boolean (True/False)")
+    return parsed.astype("boolean")
+
+
+def parse_integers(values: pd.Series, column: str, source: str | os.PathLike) -> pd.Series:
+    """Whole numbers written as floats (``8.0``) → nullable integers; empty stays missing."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = (numbers.isna() & values.notna()) | (numbers.notna() & (numbers % 1 != 0))
+    if bad.any():
+        raise ResponseFormatError(f"{_where(source, column, values.index[bad], values)} is not a whole number")
+    return numbers.astype("Int64")
 
 
 def read_responses(path: str | os.PathLike) -> pd.DataFrame:
-    """A response table with every required column (else an error naming file and columns)."""
+    """A response table of the release, checked and typed; the anonymized columns dropped."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"IMI response table not found: {path} (run download_imi, or place it there by hand)")
-    # string columns as strings: a layer named "3" must not become 3.0 next to practice rows' NaN
-    table = pd.read_csv(path, low_memory=False, dtype={c: str for c in STRING_COLUMNS})
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
-    if missing:
-        raise ResponseFormatError(
-            f"{path}: required column(s) {', '.join(repr(c) for c in missing)} missing "
-            f"(columns present: {', '.join(map(str, table.columns))})"
-        )
+    table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    check_columns(list(table.columns), path)
+    table = table.drop(columns=list(ANONYMIZED))
+    for column in BOOLEANS:
+        table[column] = parse_booleans(table[column], column, path, allow_empty=False)
+    for column in CHECK_BOOLEANS:
+        table[column] = parse_booleans(table[column], column, path, allow_empty=True)
+    for column in INTEGERS:
+        table[column] = parse_integers(table[column], column, path)
     return table
-
-
-def as_bool(values: pd.Series, column: str, source: str | os.PathLike) -> np.ndarray:
-    """Booleans as written by pandas (True/False), or 0/1; anything else is an error."""
-    if values.dtype == bool:
-        return values.to_numpy()
-    mapped = values.map(lambda v: _BOOLEANS.get(str(v).strip().lower()))
-    if mapped.isna().any():
-        bad = list(values[mapped.isna()].unique()[:5])
-        raise ResponseFormatError(f"{source}: column '{column}' holds non-boolean values {bad}")
-    return mapped.astype(bool).to_numpy()
 
 
 def main_trials(table: pd.DataFrame, source: str | os.PathLike) -> pd.DataFrame:
     """The tidy main trials: one row per trial, the unit in ``UNIT_KEYS`` (model without the
-    difficulty suffix, condition = mode + difficulty), then batch, participant, task, correct."""
-    main = table[~as_bool(table["is_demo"], "is_demo", source) & ~as_bool(table["catch_trial"], "catch_trial", source)]
-    for column in ("model", "layer", "channel", "mode", "correct"):
-        if main[column].isna().any():
-            raise ResponseFormatError(f"{source}: {int(main[column].isna().sum())} main trials have no '{column}'")
-    modes = set(main["mode"].unique()) - set(MODES)
-    if modes:
-        raise ResponseFormatError(f"{source}: column 'mode' holds {sorted(modes)} in main trials; expected {list(MODES)}")
-    channel = pd.to_numeric(main["channel"], errors="coerce")
-    if channel.isna().any() or (channel % 1 != 0).any():
-        raise ResponseFormatError(f"{source}: column 'channel' holds non-integer values in main trials")
+    difficulty suffix, condition = mode + difficulty), then the release's model name, batch, the
+    session (task_id, response_index), correct."""
+    main = table[~table["is_demo"].to_numpy(bool) & ~table["catch_trial"].to_numpy(bool)]
+    for column in ("model", "layer", "channel", "batch", "mode", "response_index"):
+        empty = main[column].isna()
+        if empty.any():
+            raise ResponseFormatError(f"{_where(source, column, main.index[empty], main[column])}: empty in a main trial")
+    bad_mode = ~main["mode"].isin(MODES)
+    if bad_mode.any():
+        raise ResponseFormatError(f"{_where(source, 'mode', main.index[bad_mode], main['mode'])}: expected one of {list(MODES)}")
     model, difficulty = zip(*map(split_condition, main["model"]), strict=True) if len(main) else ((), ())
     trials = pd.DataFrame(
         {
             "model": list(model),
             "condition": [condition_of(m, d) for m, d in zip(main["mode"], difficulty, strict=True)],
-            "layer": main["layer"].astype(str).to_numpy(),
-            "channel": channel.astype(int).to_numpy(),
+            "layer": main["layer"].to_numpy(),
+            "channel": main["channel"].astype(int).to_numpy(),
+            "release_model": main["model"].to_numpy(),
             "mode": main["mode"].to_numpy(),
             "difficulty": list(difficulty),
-            "batch": pd.to_numeric(main["batch"], errors="coerce").astype("Int64").to_numpy(),
-            "participant_id": main["participant_id"].astype(str).to_numpy(),
-            "task_id": main["task_id"].astype(str).to_numpy(),
-            "correct": as_bool(main["correct"], "correct", source),
+            "batch": main["batch"].astype(int).to_numpy(),
+            "task_id": main["task_id"].to_numpy(),
+            "response_index": main["response_index"].astype(int).to_numpy(),
+            "correct": main["correct"].to_numpy(bool),
+            "confidence": pd.to_numeric(main["confidence"], errors="coerce").to_numpy(),
+            "rt": pd.to_numeric(main["rt"], errors="coerce").to_numpy(),
+            "passed_checks": main["passed_checks"].to_numpy(),
         }
     )
-    for column in OPTIONAL_COLUMNS:
-        if column in main.columns:
-            trials[column] = main[column].to_numpy()
-    return trials.sort_values(UNIT_KEYS + ["participant_id", "task_id"], kind="stable", ignore_index=True)
+    return trials.sort_values(UNIT_KEYS + ["batch", "task_id", "response_index"], kind="stable", ignore_index=True)
+
+
+def model_counts(table: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
+    """Rows, main trials, units and mean correct per model name of the release; the release's
+    models without main trials (``googlenet_hard85``) are listed with zero."""
+    names = sorted(set(RELEASE_MODELS) | set(trials["release_model"]))
+    rows = table["model"].value_counts()
+    units = trials.drop_duplicates(["release_model", "mode", "layer", "channel"])["release_model"].value_counts()
+    grouped = trials.groupby("release_model")
+    counts = pd.DataFrame({
+        "model": names,
+        "n_rows": [int(rows.get(name, 0)) for name in names],
+        "n_main_trials": [int(grouped.size().get(name, 0)) for name in names],
+        "n_units": [int(units.get(name, 0)) for name in names],
+        "mean_correct": [float(grouped["correct"].mean().get(name, np.nan)) for name in names],
+    })
+    counts["empty"] = counts["n_main_trials"] == 0
+    return counts
 
 
 def wilson_interval(n_correct: np.ndarray, n_trials: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -106,25 +177,32 @@ def wilson_interval(n_correct: np.ndarray, n_trials: np.ndarray, level: float) -
 
 
 def human_scores(trials: pd.DataFrame, level: float) -> pd.DataFrame:
-    """HIS per unit: share correct, trial and participant counts, Wilson interval."""
-    grouped = trials.groupby(UNIT_KEYS, sort=True)
+    """HIS per unit: share correct, trial and session counts, Wilson interval."""
+    sessions = trials["task_id"].astype(str) + "#" + trials["response_index"].astype(str)
+    grouped = trials.assign(session=sessions).groupby(UNIT_KEYS, sort=True)
     scores = grouped.agg(
-        n_trials=("correct", "size"), n_correct=("correct", "sum"), n_participants=("participant_id", "nunique")
+        n_trials=("correct", "size"), n_correct=("correct", "sum"), n_sessions=("session", "nunique")
     ).reset_index()
     scores["n_correct"] = scores["n_correct"].astype(int)
     scores["his"] = scores["n_correct"] / scores["n_trials"]
     scores["ci_low"], scores["ci_high"] = wilson_interval(scores["n_correct"], scores["n_trials"], level)
-    return scores[UNIT_KEYS + ["his", "n_correct", "n_trials", "ci_low", "ci_high", "n_participants"]]
+    return scores[UNIT_KEYS + ["his", "n_correct", "n_trials", "ci_low", "ci_high", "n_sessions"]]
 
 
 def write_human_scores(
-    responses_path: str | os.PathLike, level: float, trials_path: str | os.PathLike, his_path: str | os.PathLike
+    responses_path: str | os.PathLike, level: float, trials_path: str | os.PathLike, his_path: str | os.PathLike,
+    models_path: str | os.PathLike,
 ) -> pd.DataFrame:
-    """Tidy main trials and per-unit HIS of one response table."""
-    trials = main_trials(read_responses(responses_path), responses_path)
+    """Tidy main trials, per-unit HIS and per-model counts of one response table."""
+    table = read_responses(responses_path)
+    trials = main_trials(table, responses_path)
     scores = human_scores(trials, level)
+    counts = model_counts(table, trials)
     conditions = ", ".join(sorted(scores["condition"].unique()))
-    log.info("%s: %d main trials, %d units (%s)", responses_path, len(trials), len(scores), conditions)
+    log.info("%s: %d rows, %d main trials, %d units (%s)", responses_path, len(table), len(trials), len(scores), conditions)
+    for name in counts.loc[counts["empty"], "model"]:
+        log.warning("%s: model %s has no main trials (reported in %s)", responses_path, name, models_path)
     write_table(trials, trials_path)
     write_table(scores, his_path)
+    write_table(counts, models_path)
     return scores

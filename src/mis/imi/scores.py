@@ -1,7 +1,11 @@
-"""MIS of the IMI units from the stimuli humans saw, with the configured similarity backend.
+"""MIS of the IMI units from the images humans saw, with the configured similarity backend.
 
-The task margins Δ are stored per (unit, task) so that α can be fitted afterwards without
-recomputing any similarity; the MIS at the configured ``mis.alpha`` is written beside them.
+The trials come from the file map and ImageNet-train (``imi.trials_from: file_map``) or from the
+release's stimulus images (``stimuli``); both become ``UnitStimuli`` and are scored by the same
+code, so the same image files give identical margins. The task margins Δ are stored per (unit,
+task) so that α can be fitted afterwards without recomputing any similarity; the MIS at the
+configured ``mis.alpha`` is written beside them, with each trial's image paths and a coverage
+table: which units have human responses, images, or both.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import pandas as pd
 import torch
 
 from mis.alpha import hard_accuracy, unit_probability
+from mis.imi import UNIT_KEYS
+from mis.imi.file_map import check_images, map_units, read_file_map
 from mis.imi.stimuli import UnitStimuli, parse_stimuli, stimulus_tasks, unit_frame_keys
 from mis.models import select_device
 from mis.similarity.margins import margins_function
@@ -43,11 +49,13 @@ def stimulus_margins(
 
 
 def margins_table(units: list[UnitStimuli], margins: list[np.ndarray]) -> pd.DataFrame:
-    """Long table: one row per (unit, task), task = the trial number of the task folder."""
+    """Long table: one row per (unit, task); task = 1 … N in batch order, batch = the batch (or
+    task folder's trial) number."""
     counts = [len(m) for m in margins]
     keys = {k: np.repeat(v, counts) for k, v in unit_frame_keys(units).items()}
     tasks = np.concatenate([np.arange(1, n + 1) for n in counts])
-    return pd.DataFrame({**keys, "task": tasks, "margin": np.concatenate(margins)})
+    batches = np.concatenate([u.batches for u in units])
+    return pd.DataFrame({**keys, "task": tasks, "batch": batches, "margin": np.concatenate(margins)})
 
 
 def units_table(units: list[UnitStimuli], margins: list[np.ndarray], alpha: float) -> pd.DataFrame:
@@ -64,23 +72,84 @@ def units_table(units: list[UnitStimuli], margins: list[np.ndarray], alpha: floa
     return table
 
 
+def load_units(
+    trials_from: str, conditions: list[str], file_map: str | os.PathLike | None = None,
+    imagenet_train: str | os.PathLike | None = None, stimuli_dir: str | os.PathLike | None = None,
+    pattern: str | None = None,
+) -> tuple[list[UnitStimuli], Path]:
+    """The units and their trials, and the folder their image paths are relative to."""
+    if trials_from == "file_map":
+        units = map_units(read_file_map(file_map), file_map, conditions)
+        check_images(units, imagenet_train)
+        root = Path(imagenet_train)
+    elif trials_from == "stimuli":
+        units, root = parse_stimuli(stimuli_dir, pattern, conditions), Path(stimuli_dir)
+    else:
+        raise ValueError(f"config key 'imi.trials_from': {trials_from!r}, expected file_map or stimuli")
+    if not units:
+        raise ValueError(f"no IMI unit with images in the conditions {conditions} (config key 'imi.conditions')")
+    return units, root
+
+
+def trials_table(units: list[UnitStimuli]) -> pd.DataFrame:
+    """Each trial's image paths (references joined by ';'), for the figures that show them."""
+    rows = [
+        {**dict(zip(UNIT_KEYS, unit.key, strict=True)), "task": task, "batch": batch, "max_query": t.max_query,
+         "min_query": t.min_query, "max_refs": ";".join(t.max_refs), "min_refs": ";".join(t.min_refs)}
+        for unit in units for task, (batch, t) in enumerate(zip(unit.batches, unit.trials, strict=True), start=1)
+    ]
+    return pd.DataFrame(rows)
+
+
+def coverage_table(units: list[UnitStimuli], human: pd.DataFrame, conditions: list[str]) -> pd.DataFrame:
+    """One row per unit with human trials or images (in ``conditions``): how many of each, and
+    the human trials whose batch has no images."""
+    human = human[human["condition"].isin(conditions)]
+    seen = human.groupby(UNIT_KEYS).agg(n_human_trials=("correct", "size"), batches=("batch", lambda b: set(b)))
+    images = pd.DataFrame({**unit_frame_keys(units), "n_tasks": [len(u.trials) for u in units],
+                           "image_batches": [set(u.batches) for u in units]}).set_index(UNIT_KEYS)
+    table = seen.join(images, how="outer").reset_index()
+    table["in_responses"] = table["n_human_trials"].notna()
+    table["has_images"] = table["n_tasks"].notna()
+    table["n_human_trials"] = table["n_human_trials"].fillna(0).astype(int)
+    table["n_tasks"] = table["n_tasks"].fillna(0).astype(int)
+    table["n_batches_without_images"] = [
+        len(b - i) if isinstance(b, set) and isinstance(i, set) else 0 for b, i in zip(table["batches"], table["image_batches"], strict=True)
+    ]
+    columns = UNIT_KEYS + ["in_responses", "has_images", "n_human_trials", "n_tasks", "n_batches_without_images"]
+    return table.sort_values(UNIT_KEYS, ignore_index=True)[columns]
+
+
+def log_coverage(table: pd.DataFrame, path: str | os.PathLike) -> None:
+    for flag, other, what in (("in_responses", "has_images", "human responses but no images"),
+                              ("has_images", "in_responses", "images but no human responses")):
+        only = table[table[flag] & ~table[other]]
+        if len(only):
+            listed = "; ".join("/".join(map(str, row)) for row in only[UNIT_KEYS].itertuples(index=False))
+            log.warning("%d units with %s (listed in %s): %s", len(only), what, path, listed)
+    log.info("%d units with both human responses and images", int((table["in_responses"] & table["has_images"]).sum()))
+
+
 def write_imi_mis(
-    stimuli_dir: str | os.PathLike,
-    pattern: str,
+    units: list[UnitStimuli],
+    root: str | os.PathLike,
+    human_trials_path: str | os.PathLike,
     conditions: list[str],
     similarity: dict[str, Any],
     alpha: float,
     device: str,
     threads: int,
-    margins_path: str | os.PathLike,
-    units_path: str | os.PathLike,
+    outputs: dict[str, str | os.PathLike],
 ) -> pd.DataFrame:
-    """Task margins and MIS of every IMI unit in ``conditions`` whose stimuli are in ``stimuli_dir``,
-    units sorted by ``UNIT_KEYS``."""
+    """Task margins and MIS of ``units`` (images below ``root``), their trials' image paths and the
+    coverage against the human trials; ``outputs``: paths of margins, units, trials, coverage."""
     torch.set_num_threads(threads)
-    units = parse_stimuli(stimuli_dir, pattern, conditions)
-    margins = stimulus_margins(units, stimuli_dir, similarity, select_device(device))
+    coverage = coverage_table(units, pd.read_parquet(human_trials_path), conditions)
+    log_coverage(coverage, outputs["coverage"])
+    margins = stimulus_margins(units, root, similarity, select_device(device))
     table = units_table(units, margins, alpha)
-    write_table(margins_table(units, margins), margins_path)
-    write_table(table, units_path)
+    write_table(margins_table(units, margins), outputs["margins"])
+    write_table(trials_table(units), outputs["trials"])
+    write_table(coverage, outputs["coverage"])
+    write_table(table, outputs["units"])
     return table

@@ -1,6 +1,8 @@
 """The IMI stimuli, exactly as humans saw them, as ``mis.tasks.Tasks`` over a list of image files.
 
-A task folder is what the IMI experiment code writes (verified from its generation script and the
+Two layouts of the stimulus images are read. The generation layout, which the file map's keys
+mirror (method.md §4): per unit ``batch_<b>/{max,min}_{0..9}.png``, items 0–8 the references and
+9 the query. And the IMI task folder: the IMI experiment code writes (verified from its generation script and the
 practice trials it ships): ``<task>/index.json`` (``task_name``, ``n_reference_images``,
 ``n_trials``) and, for i = 1 … n_trials, ``trials/trial_<i>/queries/{max,min}.png`` and
 ``trials/trial_<i>/references/{max,min}_<j>.png`` (j = 0 … K−1). Which unit a task folder shows is
@@ -27,6 +29,8 @@ DEFAULT_PATTERN = r"(?P<model>[^/]+)/(?P<layer>[^/]+)/channel_(?P<channel>\d+)/(
 PATTERN_GROUPS = ("model", "layer", "channel", "mode")
 INDEX_KEYS = ("task_name", "n_reference_images", "n_trials")
 QUERIES = ("max.png", "min.png")
+N_ITEMS = 10  # per side and batch: references 0–8, query 9
+BATCH = re.compile(r"batch_(\d+)")
 
 
 class StimulusLayoutError(ValueError):
@@ -51,6 +55,7 @@ class UnitStimuli:
     channel: int
     folder: str
     trials: tuple[Trial, ...]
+    batches: tuple[int, ...]  # the batch (or trial) number of each trial
 
     @property
     def key(self) -> tuple[str, str, str, int]:
@@ -127,15 +132,41 @@ def read_trials(root: Path, folder: Path) -> tuple[Trial, ...]:
     return tuple(trials)
 
 
-def _no_tasks(root: Path) -> StimulusLayoutError:
-    generation_layout = next(root.rglob("batch_*/max_9.png"), None)
-    if generation_layout is not None:
-        return StimulusLayoutError(
-            f"{root} has no index.json but batch folders such as {generation_layout.parent}: this is the IMI "
-            "generation layout (<model>/<layer>/channel_<c>/natural_images/batch_<b>/{max,min}_{0..9}.png, "
-            "queries = *_9), not task folders; it is not supported yet"
+def batch_trial(prefix: str) -> Trial:
+    """The trial of one batch folder (``prefix``: its path relative to the root): items 0–8 are
+    the references, 9 the query."""
+    refs = {side: tuple(f"{prefix}/{side}_{i}.png" for i in range(N_ITEMS - 1)) for side in ("max", "min")}
+    return Trial(f"{prefix}/max_{N_ITEMS - 1}.png", f"{prefix}/min_{N_ITEMS - 1}.png", refs["max"], refs["min"])
+
+
+def read_batches(root: Path, folder: Path) -> tuple[tuple[Trial, ...], tuple[int, ...]]:
+    """The trials of one unit folder in the generation layout, every file checked."""
+    numbers = {}
+    for child in folder.iterdir():
+        match = BATCH.fullmatch(child.name)
+        if match is None and not child.name.startswith("."):
+            raise StimulusLayoutError(f"{child}: expected only batch_<b> folders in a unit folder")
+        if match:
+            numbers[int(match[1])] = child
+    expected = {f"{side}_{i}.png" for side in ("max", "min") for i in range(N_ITEMS)}
+    for number in sorted(numbers):
+        _expect(numbers[number], _names(numbers[number]), expected)
+    batches = tuple(sorted(numbers))
+    return tuple(batch_trial(numbers[b].relative_to(root).as_posix()) for b in batches), batches
+
+
+def _unit_folders(root: Path) -> list[tuple[Path, str]]:
+    """(folder, layout) of every unit: task folders (index.json), else generation-layout folders."""
+    indexes = sorted(root.rglob("index.json"))
+    if indexes:
+        return [(index.parent, "task") for index in indexes]
+    folders = sorted({p.parent.parent for p in root.rglob("batch_*/max_9.png")})
+    if not folders:
+        raise StimulusLayoutError(
+            f"no unit folder below {root} (config key 'imi.stimuli_dir'): expected task folders (index.json) or "
+            "batch_<b>/{max,min}_{0..9}.png folders"
         )
-    return StimulusLayoutError(f"no task folder (index.json) below {root} (config key 'imi.stimuli_dir')")
+    return [(folder, "batches") for folder in folders]
 
 
 def parse_stimuli(
@@ -146,24 +177,26 @@ def parse_stimuli(
     if not root.is_dir():
         raise StimulusLayoutError(f"IMI stimuli folder not found: {root} (config key 'imi.stimuli_dir')")
     regex = compile_pattern(pattern)
-    indexes = sorted(root.rglob("index.json"))
-    if not indexes:
-        raise _no_tasks(root)
     units: dict[tuple, UnitStimuli] = {}
-    for index in indexes:
-        folder = index.parent.relative_to(root).as_posix()
+    for path, layout in _unit_folders(root):
+        folder = path.relative_to(root).as_posix()
         match = regex.fullmatch(folder)
         if match is None:
             raise StimulusLayoutError(
-                f"{index.parent}: its path below {root}, {folder!r}, does not match imi.stimuli_pattern {pattern!r}"
+                f"{path}: its path below {root}, {folder!r}, does not match imi.stimuli_pattern {pattern!r}"
             )
         if match["mode"] not in MODES or not match["channel"].isdigit():
-            raise StimulusLayoutError(f"{index.parent}: mode must be one of {MODES} and channel an integer")
+            raise StimulusLayoutError(f"{path}: mode must be one of {MODES} and channel an integer")
         model, difficulty = split_condition(match["model"])
         condition = condition_of(match["mode"], difficulty)
         if conditions and condition not in conditions:
             continue
-        unit = UnitStimuli(model, condition, match["layer"], int(match["channel"]), folder, read_trials(root, index.parent))
+        if layout == "task":
+            trials = read_trials(root, path)
+            batches = tuple(range(1, len(trials) + 1))
+        else:
+            trials, batches = read_batches(root, path)
+        unit = UnitStimuli(model, condition, match["layer"], int(match["channel"]), folder, trials, batches)
         if unit.key in units:
             raise StimulusLayoutError(f"unit {unit.key} has two task folders: {units[unit.key].folder} and {folder}")
         units[unit.key] = unit

@@ -1,0 +1,49 @@
+"""The IMI stage through Snakemake, end to end on the demo release (``mis.imi.demo``) placed in the
+data folder by hand, offline: Fig. 2, the similarity comparison, the overestimated units and the
+join of IMI units with the project's own unit table of the same model."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import DEMO_IMAGES
+from mis.imi.demo import write_demo_release
+from test_workflow import reduced_config, run
+
+pytestmark = pytest.mark.workflow
+TARGETS = ["figures/fig2.pdf", "figures/similarity_comparison.pdf", "figures/imi_overestimated_units.pdf"]
+
+
+def test_imi_figures_from_the_demo_release(tmp_path, monkeypatch) -> None:
+    paths = write_demo_release(tmp_path / "imi", sorted(DEMO_IMAGES.glob("*.jpg")))
+    config_path = reduced_config(tmp_path)
+    config = yaml.safe_load(config_path.read_text())
+    config["models"] = {"mobilenetv2_100": config["models"]["mobilenetv2_100"]}
+    tiny = {"name": "tiny-vit", "label": "random tiny ViT (test)", "backend": "timm_features", "architecture": "test_vit",
+            "weights": {"source": "random", "seed": 0}, "batch_size": 32}
+    config["imi"] = {"data_dir": str(paths["release"]), "allow_unverified": True, "imagenet_train": str(paths["train"]),
+                     "similarities": [tiny], "n_bootstrap": 50, "n_simulations": 100, "n_overestimated": 2}
+    config_path.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # offline even where Zenodo is reachable
+    join = "results/imi/lite0-standin/unit_join.csv"
+    result = run(tmp_path, config_path, *TARGETS, join)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in TARGETS:
+        assert (tmp_path / name).read_bytes().startswith(b"%PDF"), name
+    report = json.loads((tmp_path / "results" / "imi" / "files.json").read_text())
+    assert not report["record_read"] and len(report["unverified"]) == 2
+    comparison = pd.read_csv(tmp_path / "results" / "imi" / "similarity_comparison.csv")
+    assert set(comparison["similarity"]) == {"lite0-standin", "tiny-vit", "noise ceiling"}
+    joined = pd.read_csv(tmp_path / join)
+    mobilenet = joined[joined["model"] == "mobilenetv2_100"].set_index("layer")
+    assert mobilenet.loc["blocks_1_0_conv_pw", "module"] == "blocks.1.0.conv_pw"
+    assert mobilenet["matched"].all()  # every mobilenet IMI unit found in the project's unit table
+    own = pd.read_parquet(tmp_path / "results" / "mis" / "mobilenetv2_100" / "units.parquet")
+    expected = own[(own["layer"] == "conv_head") & (own["unit"] == 7)]["mis"].item()
+    assert mobilenet.loc["conv_head", "project_mis"] == pytest.approx(expected)
+    summary = json.loads((tmp_path / "results" / "imi" / "lite0-standin" / "unit_join.json").read_text())
+    assert summary["models_not_configured"] == ["resnet18-untrained"]
