@@ -4,7 +4,7 @@ CORES ?= 2
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint cluster-test clean
+.PHONY: install run test lint config-docs slurm-profile cluster-test clean
 
 install: $(VENV)/.installed
 
@@ -23,8 +23,19 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
+# Snakemake's own lint, and the rule files formatted as snakefmt (pinned; [tool.snakefmt]) writes them
 lint: install
 	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check --diff Snakefile workflow/rules
+
+# config/README.md from the descriptions in workflow/schemas/config.schema.yaml (a test compares them)
+config-docs: install
+	$(BIN)/python -m mis config-docs
+
+# profiles/slurm as your own `slurm` profile (Snakemake's user config folder), so that
+# `snakemake --profile slurm` works as typed; a `slurm` profile that is already there is kept
+slurm-profile: install
+	$(BIN)/python -m mis install-profile
 
 # A real single-node SLURM cluster (Debian packages; needs root) runs a reduced config through
 # profiles/slurm; the outputs must equal a local run's. See README "Running on a cluster".

@@ -15,7 +15,6 @@ os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("
 from mis.config import validate_config
 from mis.images import image_set_signature
 
-
 # The embedded default, unless config files are given: `--configfile` replaces it instead of being
 # merged into it, so that config/paper.yaml runs the paper's models only, not the demo's as well.
 # Single keys still override the default with `--config key=value`.

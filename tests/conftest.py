@@ -15,6 +15,17 @@ DEMO_IMAGES = REPO / "resources" / "demo-images"
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
 
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Skipped browser tests, named in the run's summary with what to install: a skip must
+    not pass for a success (in CI, where CI=true, tests/test_browser.py fails instead)."""
+    skipped = [report for report in terminalreporter.stats.get("skipped", []) if "Chromium is not installed" in str(report.longrepr)]
+    if skipped:
+        terminalreporter.write_sep("!", f"{len(skipped)} BROWSER TESTS SKIPPED", red=True, bold=True)
+        for report in skipped:
+            terminalreporter.write_line(f"SKIPPED {report.nodeid}", red=True)
+        terminalreporter.write_line(str(skipped[0].longrepr[2]).removeprefix("Skipped: "), red=True, bold=True)
+
+
 @pytest.fixture
 def small_image_folder(tmp_path: Path) -> Path:
     """A few real demo photos in a fresh folder (tests may corrupt or delete them)."""

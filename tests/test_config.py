@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import REPO, SCHEMA
-from mis.config import ConfigError, load_config, validate_config
+from mis.config import ConfigError, config_reference, load_config, validate_config
 from mis.zoo import timm_sweep
 
 
@@ -83,3 +83,17 @@ def test_sweep_lists_one_imagenet_model_per_timm_architecture() -> None:
     assert len(architectures) == len(set(architectures)) > 20
     assert "resnet50.a1_in1k" in sweep and all("in1k" in name for name in sweep)
     assert sweep["resnet50.a1_in1k"] == {"library": "timm", "architecture": "resnet50.a1_in1k", "weights": {"source": "hub"}}
+
+
+def test_config_readme_is_generated_from_the_schema() -> None:
+    """config/README.md cannot drift from the schema: regenerate it with `make config-docs`."""
+    assert (REPO / "config" / "README.md").read_text() == config_reference(SCHEMA), "run `make config-docs`"
+
+
+def test_config_reference_names_a_key_without_description(tmp_path) -> None:
+    schema = yaml.safe_load(SCHEMA.read_text())
+    del schema["properties"]["tasks"]["properties"]["n_tasks"]["description"]
+    path = tmp_path / "schema.yaml"
+    path.write_text(yaml.safe_dump(schema))
+    with pytest.raises(ConfigError, match="config key 'tasks.n_tasks' has no description"):
+        config_reference(path)

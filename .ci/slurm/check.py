@@ -1,14 +1,19 @@
 """Checks of CI's cluster test (.ci/slurm/test.sh), run while the cluster is still up:
 
-    python .ci/slurm/check.py CLUSTER_WORKDIR LOCAL_WORKDIR
+    python .ci/slurm/check.py CLUSTER_WORKDIR LOCAL_WORKDIR MAX_THREADS
 
-1. every job of the cluster run went through SLURM (but the workflow's localrules): each rule log of the local run
-   (logs/<rule>[/<wildcards>].log) has a SLURM log .snakemake/slurm_logs/rule_<rule>[/<wildcards>]/<id>.log
-   in the cluster run that shows the rule running inside the job, and `squeue --states=all` lists
-   job <id> as COMPLETED, named after the run's SLURM run ID, with the rule in its comment;
-2. the cluster run's outputs equal the local run's: units.parquet, models.csv, the tasks and every
+1. `snakemake --profile slurm` took the user's `slurm` profile and the workflow profile
+   (profiles/default), as its output says;
+2. every job of the cluster run went through SLURM (but the workflow's localrules): for each rule
+   log of the local run (logs/<rule>[/<wildcards>].log), `squeue --states=all` lists exactly one job
+   (none: not run by SLURM; more: retried) with the rule and wildcards in its comment, named after
+   the run's SLURM run ID, COMPLETED;
+3. each of these jobs got the workflow's size (`scontrol show job`): the CPUs, memory and time limit
+   that its rule declares (CPUs capped by the run's --max-threads), and no GPU (device: auto), though
+   the user's profile names none of them;
+4. the cluster run's outputs equal the local run's: units.parquet, models.csv, the tasks and every
    other table and array under results/ (content, not bytes: .npz archives hold timestamps);
-3. profiles/slurm-gpu repeats the sizes of profiles/slurm and only adds GPUs.
+5. `snakemake --report` built a self-contained HTML report of the local run.
 
 Prints one line per check and "N passed, M failed"; exits 1 if a check failed.
 """
@@ -22,10 +27,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
-
 REPO = Path(__file__).resolve().parents[2]
-GPU_KEYS = {"gpu", "gpu_model", "gres", "slurm_partition"}  # what profiles/slurm-gpu may add
+# The sizes workflow/rules/*.smk declare (tests/test_profiles.py checks the same in a dry run):
+# threads, mem_mb and runtime in minutes on the first attempt.
+WORKFLOW_SIZES = {
+    "prepare_images": (1, 4000, 60),
+    "extract_activations": (8, 16000, 480),
+    "sample_tasks": (1, 4000, 60),
+    "embed_images": (8, 16000, 240),
+    "compute_mis": (4, 16000, 120),
+}
 
 
 def local_rules() -> set[str]:
@@ -35,34 +46,66 @@ def local_rules() -> set[str]:
     return set(re.findall(r"\w+", block.group(1))) if block else set()
 
 
-def check_jobs_ran_in_slurm(cluster: Path, local: Path) -> str:
+def check_profiles(cluster: Path) -> str:
+    output = cluster.with_suffix(".log").read_text()
+    expected = "Using profiles slurm and workflow specific profile profiles/default"
+    assert expected in output, f"{cluster}.log does not say: {expected}"
+    return expected
+
+
+def run_id(cluster: Path) -> str:
     main_logs = sorted((cluster / ".snakemake" / "log").glob("*.snakemake.log"))
     run_ids = re.findall(r"SLURM run ID: (\S+)", main_logs[-1].read_text())
     assert len(run_ids) == 1, f"no SLURM run ID in {main_logs[-1]}"
+    return run_ids[0]
+
+
+def slurm_jobs(cluster: Path, local: Path) -> dict[Path, str]:
+    """The SLURM job id of each job of the local run that is no localrule, from squeue."""
     rows = subprocess.run(
         ["squeue", "--states=all", "--noheader", "--format=%i|%j|%T|%k"], check=True, capture_output=True, text=True
     ).stdout.split()
-    jobs = {job_id: (name, state, comment) for job_id, name, state, comment in (row.split("|") for row in rows)}
+    jobs = [row.split("|") for row in rows]
     logs = sorted(p.relative_to(local / "logs").with_suffix("") for p in (local / "logs").rglob("*.log"))
     expected = [job for job in logs if job.parts[0] not in local_rules()]
     assert expected, "the local run wrote no logs of cluster rules"
+    name = run_id(cluster)
+    found = {}
     for job in expected:
         rule, wildcards = job.parts[0], "_".join(job.parts[1:])
-        slurm_logs = list(
-            (cluster / ".snakemake" / "slurm_logs" / f"rule_{rule}" / job.relative_to(rule)).glob("*.log")
-        )
-        assert len(slurm_logs) == 1, (
-            f"{job}: {len(slurm_logs)} SLURM logs, expected 1 (none: not run by SLURM; more: retried)"
-        )
-        job_id = slurm_logs[0].stem
-        assert f"localrule {rule}:" in slurm_logs[0].read_text(), (
-            f"{job}: {slurm_logs[0]} does not show the rule running"
-        )
         comment = f"rule_{rule}" + (f"_wildcards_{wildcards}" if wildcards else "")
-        assert jobs.get(job_id) == (run_ids[0], "COMPLETED", comment), (
-            f"{job}: squeue has {jobs.get(job_id)} for job {job_id}"
-        )
-    return f"{len(expected)} jobs, each a COMPLETED SLURM job of run {run_ids[0]}"
+        matches = [(job_id, state) for job_id, job_name, state, job_comment in jobs if (job_name, job_comment) == (name, comment)]
+        assert len(matches) == 1, f"{job}: {len(matches)} SLURM jobs, expected 1 (none: not run by SLURM; more: retried)"
+        assert matches[0][1] == "COMPLETED", f"{job}: SLURM job {matches[0][0]} is {matches[0][1]}"
+        found[job] = matches[0][0]
+    return found
+
+
+def check_jobs_ran_in_slurm(cluster: Path, local: Path) -> str:
+    return f"{len(slurm_jobs(cluster, local))} jobs, each one COMPLETED SLURM job of run {run_id(cluster)}"
+
+
+def minutes(limit: str) -> int:
+    """A SLURM time limit, [D-]HH:MM:SS, in minutes."""
+    days, _, clock = limit.rpartition("-")
+    hours, mins, _ = (int(part) for part in clock.split(":"))
+    return (int(days or 0) * 24 + hours) * 60 + mins
+
+
+def check_job_sizes(cluster: Path, local: Path, max_threads: int) -> str:
+    sizes = []
+    for job, job_id in slurm_jobs(cluster, local).items():
+        rule = job.parts[0]
+        assert rule in WORKFLOW_SIZES, f"{job}: no expected size for rule {rule}"
+        line = subprocess.run(["scontrol", "show", "job", "--oneliner", job_id], check=True, capture_output=True, text=True).stdout
+        fields = dict(item.split("=", 1) for item in line.split() if "=" in item)
+        threads, mem_mb, runtime = WORKFLOW_SIZES[rule]
+        got = (int(fields["NumCPUs"]), fields["MinMemoryNode"], minutes(fields["TimeLimit"]))
+        want = (min(threads, max_threads), f"{mem_mb}M", runtime)
+        assert got == want, f"{job}: SLURM job {job_id} has (CPUs, memory, minutes) {got}, the workflow asks {want}"
+        assert "gpu" not in line, f"{job}: SLURM job {job_id} requests a GPU with device: auto"
+        sizes.append(f"{rule} {want[0]} CPUs/{mem_mb} MB/{runtime} min")
+    return "; ".join(sorted(set(sizes)))
 
 
 def check_identical_outputs(cluster: Path, local: Path) -> str:
@@ -91,22 +134,24 @@ def check_identical_outputs(cluster: Path, local: Path) -> str:
     return f"{len(files)} result files identical ({', '.join(required)}, ...)"
 
 
-def check_gpu_profile() -> str:
-    cpu = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
-    gpu = yaml.safe_load((REPO / "profiles" / "slurm-gpu" / "config.yaml").read_text())
-    assert set(gpu) == {"set-resources"}, f"profiles/slurm-gpu sets {sorted(gpu)}; only set-resources expected"
-    stripped = {rule: {k: v for k, v in res.items() if k not in GPU_KEYS} for rule, res in gpu["set-resources"].items()}
-    assert stripped == cpu["set-resources"], "profiles/slurm-gpu set-resources differ from profiles/slurm's beyond GPUs"
-    with_gpu = sorted(rule for rule, res in gpu["set-resources"].items() if GPU_KEYS & set(res))
-    return f"profiles/slurm-gpu = profiles/slurm + GPUs for {', '.join(with_gpu)}"
+def check_report(local: Path) -> str:
+    report = local / "report.html"
+    html = report.read_text()
+    assert len(html) > 100_000, f"{report}: only {len(html)} characters"
+    for expected in ("<html", "compute_mis", "models.csv"):
+        assert expected in html, f"{report} does not mention {expected}"
+    return f"{report.name}, {len(html) // 1000} kB"
 
 
 def main() -> int:
     cluster, local = (Path(arg).resolve() for arg in sys.argv[1:3])
+    max_threads = int(sys.argv[3])
     checks = [
+        ("`snakemake --profile slurm` used the user's profile and the workflow profile", lambda: check_profiles(cluster)),
         ("jobs ran through SLURM", lambda: check_jobs_ran_in_slurm(cluster, local)),
+        ("jobs got the workflow's sizes", lambda: check_job_sizes(cluster, local, max_threads)),
         ("cluster outputs identical to local run", lambda: check_identical_outputs(cluster, local)),
-        ("GPU profile consistent", check_gpu_profile),
+        ("report built from the local run", lambda: check_report(local)),
     ]
     failed = 0
     for name, check in checks:

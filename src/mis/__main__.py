@@ -2,6 +2,10 @@
 
     python -m mis score --model resnet18 --weights random --layer layer3.0.conv1 \\
         --images path/to/folder --n-tasks 10 --n-refs 5 --out units.csv
+
+``python -m mis install-profile`` installs profiles/slurm as the user's ``slurm`` Snakemake profile
+(``make slurm-profile``); ``python -m mis config-docs`` writes config/README.md from the config
+schema (``make config-docs``).
 """
 
 from __future__ import annotations
@@ -14,10 +18,14 @@ from typing import Any
 
 import pandas as pd
 
-from mis.api import DEFAULT_CONFIG, Scoring, score_layer
+from mis.api import DEFAULT_CONFIG, SCHEMA, Scoring, score_layer
+from mis.cluster import install_profile
+from mis.config import config_reference
 from mis.models import WeightsError, build_model, eval_transform
 from mis.storage import write_table
 from mis.tasks import TooFewImages
+
+CONFIG_README = DEFAULT_CONFIG.parent / "README.md"
 
 
 def weights_spec(weights: str, seed: int) -> dict[str, Any]:
@@ -56,11 +64,26 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--num-workers", type=int, default=0)
     score.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     score.add_argument("--out", required=True, type=Path, help="unit table to write (.csv or .parquet)")
+    install = commands.add_parser("install-profile", help="install profiles/slurm as your `slurm` Snakemake profile, unless you have one")
+    install.add_argument("--name", default="slurm", help="profile name (default slurm: `snakemake --profile slurm`)")
+    docs = commands.add_parser("config-docs", help="write config/README.md from the config schema's descriptions")
+    docs.add_argument("--out", type=Path, default=CONFIG_README, help=f"default {CONFIG_README}")
     return main
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "install-profile":
+        profile, installed = install_profile(args.name)
+        if installed:
+            print(f"installed profiles/slurm as {profile}: `snakemake --profile {args.name}` now submits to SLURM")
+        else:
+            print(f"kept the `{args.name}` profile that Snakemake already finds, {profile}; nothing installed")
+        return 0
+    if args.command == "config-docs":
+        args.out.write_text(config_reference(SCHEMA))
+        print(f"wrote {args.out}")
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         units = score(args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +61,64 @@ def _with_defaults(validator_cls: type) -> type:
         yield from validate_properties(validator, properties, instance, schema)
 
     return jsonschema.validators.extend(validator_cls, {"properties": set_defaults})
+
+
+CONFIG_README_HEADER = """# Configuration
+
+Every key of the workflow's configuration, generated from the descriptions in
+`workflow/schemas/config.schema.yaml` by `make config-docs` (`python -m mis config-docs`): edit the
+schema, not this file (`tests/test_config.py` fails when they differ). `config/config.yaml` is the
+embedded default, `config/paper.yaml` the paper's setting; a file given with `--configfile`
+replaces the default as a whole, `--config key=value` overrides single keys. The Snakefile
+validates the config against the schema before any rule runs and names the key of a bad value.
+`<name>` stands for a name of your choice. Where the cluster resources of each rule come from:
+README "Running on a cluster".
+
+| key | type | default | description |
+|---|---|---|---|
+"""
+
+
+def config_reference(schema_path: str | Path) -> str:
+    """config/README.md: one table row per key of the schema, in schema order; fails naming a key
+    without a description, so that every key stays documented."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    rows = [_row(key, sub, required, schema) for key, sub, required in _keys(schema, schema, "")]
+    return CONFIG_README_HEADER + "\n".join(rows) + "\n"
+
+
+def _resolve(node: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """A subschema with a local ``$ref`` (``#/$defs/...``) replaced by its target."""
+    if "$ref" not in node:
+        return node
+    target: Any = schema
+    for part in node["$ref"].removeprefix("#/").split("/"):
+        target = target[part]
+    return {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+
+
+def _keys(node: dict[str, Any], schema: dict[str, Any], prefix: str):
+    """(dotted key, subschema, required) of every property below ``node``, depth first."""
+    for name, sub in node.get("properties", {}).items():
+        key, sub = f"{prefix}{name}", _resolve(sub, schema)
+        yield key, sub, name in node.get("required", [])
+        yield from _keys(sub, schema, f"{key}.")
+        if isinstance(sub.get("additionalProperties"), dict):  # a mapping of named entries (models)
+            entry = _resolve(sub["additionalProperties"], schema)
+            yield f"{key}.<name>", entry, True
+            yield from _keys(entry, schema, f"{key}.<name>.")
+
+
+def _row(key: str, sub: dict[str, Any], required: bool, schema: dict[str, Any]) -> str:
+    if "description" not in sub:
+        raise ConfigError(f"config key '{key}' has no description in the schema")
+    if "enum" in sub:
+        kind = " \\| ".join(f"`{value}`" for value in sub["enum"])
+    elif sub.get("type") == "array":
+        items = _resolve(sub.get("items", {}), schema)
+        kind = "list of " + (" \\| ".join(f"`{v}`" for v in items["enum"]) if "enum" in items else items.get("type", "values"))
+    else:
+        kind = " or ".join(t for t in ([sub["type"]] if isinstance(sub.get("type"), str) else sub.get("type", [])) if t != "null")
+    default = f"`{json.dumps(sub['default'])}`" if "default" in sub else ("required" if required else "")
+    description = " ".join(str(sub["description"]).split()).replace("|", "\\|").replace("<", "&lt;")
+    return f"| `{key}` | {kind} | {default} | {description} |"

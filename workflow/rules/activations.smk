@@ -7,6 +7,15 @@ rule extract_activations:
         extremes="results/activations/{model}/extremes.npz",
         layers="results/activations/{model}/layers.csv",
         meta="results/activations/{model}/meta.json",
+    log:
+        "logs/extract_activations/{model}.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 8
+    resources:
+        mem_mb=per_attempt(16000),
+        runtime=per_attempt(480),
+        gpu=GPUS,
     params:
         model_spec=lambda wc: ALL_MODEL_SPECS[wc.model],
         config_key=lambda wc: model_config_key(wc.model),
@@ -15,13 +24,5 @@ rule extract_activations:
         k=IMAGES_PER_SIDE,
         n_near=TASKS["n_tasks"],
         device=config["device"],
-    threads: 2
-    resources:
-        mem_mb=8000,
-        runtime=120,
-    log:
-        "logs/extract_activations/{model}.log",
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/extract_activations.py"

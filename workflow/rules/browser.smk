@@ -9,16 +9,16 @@ rule build_unit_browser:
         manifest=rules.prepare_images.output.manifest,
     output:
         browser=directory("results/browser"),
+    log:
+        "logs/build_unit_browser.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 2
     params:
         models=MODELS,
         images_root=config["images"]["root"],
         # units_with_images: k keeps images for the k highest- and k lowest-MIS units of each layer
         # only (bounds the thumbnails of a paper-scale run); None keeps them for every unit.
         settings={"n_images": 8, "thumbnail": 96, "units_with_images": None},
-    threads: 2
-    log:
-        "logs/build_unit_browser.log",
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/build_unit_browser.py"

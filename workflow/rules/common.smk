@@ -49,7 +49,9 @@ def training_checkpoint_input(wildcards):
 
 
 if set(TRAINING_EPOCHS) & set(MODEL_SPECS):
-    raise ValueError(f"config key 'models' names a training epoch's model: {sorted(set(TRAINING_EPOCHS) & set(MODEL_SPECS))}")
+    raise ValueError(
+        f"config key 'models' names a training epoch's model: {sorted(set(TRAINING_EPOCHS) & set(MODEL_SPECS))}"
+    )
 ALL_MODEL_SPECS = {**MODEL_SPECS, **{model: training_model_spec(e) for model, e in TRAINING_EPOCHS.items()}}
 ALL_MODELS = list(ALL_MODEL_SPECS)
 SIMILARITY = config["similarity"]["name"]
@@ -58,11 +60,28 @@ TASKS = config["tasks"]
 IMAGES_PER_SIDE = TASKS["n_tasks"] * (TASKS["n_references"] + 1)
 
 EMBEDDING_BACKEND = config["similarity"]["backend"] not in ("lpips", "dists")
+
+# Cluster sizes live with the rules (threads, mem_mb, runtime in minutes, gpu), so that a generic
+# SLURM profile (executor, account, partition) submits each job at its size; locally, threads are
+# capped at --cores and the other resources constrain nothing unless --resources names them. The
+# rules that run networks get one GPU per job only where `device` asks for CUDA: `auto` requests
+# none, so that it runs on CPU-only clusters too (and uses a GPU if the node it lands on has one).
+GPUS = 1 if config["device"].startswith("cuda") else 0
+
+
+def per_attempt(amount):
+    """A resource amount times the attempt: a job retried after OUT_OF_MEMORY or TIMEOUT (retries in
+    profiles/default) gets twice, then three times as much."""
+    return lambda wildcards, attempt: amount * attempt
+
+
 # The embedding store of this backend and image root: entries are keyed by paths below the root,
 # and any setting that changes embeddings (backend, variant, weights) selects another store.
 _EMBEDDING_SETTINGS = {k: v for k, v in config["similarity"].items() if k not in ("label", "batch_size", "num_workers")}
 _STORE_KEY = json.dumps([os.path.realpath(config["images"]["root"]), _EMBEDDING_SETTINGS], sort_keys=True)
-EMBEDDING_CACHE = os.path.join(config["embedding_cache"], f"{SIMILARITY}-{hashlib.sha256(_STORE_KEY.encode()).hexdigest()[:12]}")
+EMBEDDING_CACHE = os.path.join(
+    config["embedding_cache"], f"{SIMILARITY}-{hashlib.sha256(_STORE_KEY.encode()).hexdigest()[:12]}"
+)
 
 # The convergence analysis re-scores every unit for n = 1 … N tasks: embedding backends only.
 ALL_FIGURES = [

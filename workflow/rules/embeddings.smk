@@ -7,18 +7,19 @@ rule embed_images:
     output:
         embeddings="results/embeddings/{similarity}.npz",
         report="results/embeddings/{similarity}.json",
+    log:
+        "logs/embed_images/{similarity}.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 8
+    resources:
+        mem_mb=per_attempt(16000),
+        runtime=per_attempt(240),
+        gpu=GPUS,
     params:
         similarity=config["similarity"],
         images_root=config["images"]["root"],
         device=config["device"],
         cache_dir=EMBEDDING_CACHE,
-    threads: 2
-    resources:
-        mem_mb=8000,
-        runtime=120,
-    log:
-        "logs/embed_images/{similarity}.log",
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/embed_images.py"

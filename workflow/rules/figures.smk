@@ -4,14 +4,14 @@ rule plot_fig3:
         summary=rules.summarize_models.output.summary,
     output:
         figure=report("figures/fig3.pdf", category="Figures", caption="../report/fig3.rst"),
-    params:
-        similarity_label=config["similarity"]["label"],
-        labels=MODEL_LABELS,
-        highlight=config["highlight_models"],
     log:
         "logs/plot_fig3.log",
     conda:
         "../../envs/plots.yaml"
+    params:
+        similarity_label=config["similarity"]["label"],
+        labels=MODEL_LABELS,
+        highlight=config["highlight_models"],
     script:
         "../scripts/plot_fig3.py"
 
@@ -22,12 +22,12 @@ rule plot_convergence:
         table=rules.analyze_convergence.output.table,
     output:
         figure=report("figures/convergence.pdf", category="Figures", caption="../report/convergence.rst"),
-    params:
-        labels=MODEL_LABELS,
     log:
         "logs/plot_convergence.log",
     conda:
         "../../envs/plots.yaml"
+    params:
+        labels=MODEL_LABELS,
     script:
         "../scripts/plot_convergence.py"
 
@@ -41,15 +41,15 @@ rule plot_fig4:
     output:
         table="results/analysis/fig4.csv",
         figure=report("figures/fig4.pdf", category="Figures", caption="../report/fig4.rst"),
+    log:
+        "logs/plot_fig4.log",
+    conda:
+        "../../envs/plots.yaml"
     params:
         models=MODELS,
         n_density_models=15,
         seed=config["seed"],
         labels=MODEL_LABELS,
-    log:
-        "logs/plot_fig4.log",
-    conda:
-        "../../envs/plots.yaml"
     script:
         "../scripts/plot_fig4.py"
 
@@ -91,12 +91,12 @@ rule plot_constant_units:
         summary=rules.summarize_models.output.summary,
     output:
         figure=report("figures/constant_units.pdf", category="Figures", caption="../report/constant_units.rst"),
-    params:
-        labels=MODEL_LABELS,
     log:
         "logs/plot_constant_units.log",
     conda:
         "../../envs/plots.yaml"
+    params:
+        labels=MODEL_LABELS,
     script:
         "../scripts/plot_constant_units.py"
 
@@ -110,12 +110,12 @@ rule plot_example_units:
     output:
         table="results/analysis/example_units.csv",
         figure=report("figures/example_units.pdf", category="Figures", caption="../report/example_units.rst"),
-    params:
-        models=MODELS,
-        images_root=config["images"]["root"],
     log:
         "logs/plot_example_units.log",
     conda:
         "../../envs/torch.yaml"
+    params:
+        models=MODELS,
+        images_root=config["images"]["root"],
     script:
         "../scripts/plot_example_units.py"

@@ -4,13 +4,16 @@ rule prepare_images:
     `image_set` is a hash of every image file's path, size and modification time."""
     output:
         manifest="results/images/manifest.csv",
-    params:
-        images=config["images"],
-        tasks=TASKS,
-        image_set=lambda wildcards: image_set_signature(config["images"]),
     log:
         "logs/prepare_images.log",
     conda:
         "../../envs/images.yaml"
+    resources:
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
+    params:
+        images=config["images"],
+        tasks=TASKS,
+        image_set=lambda wildcards: image_set_signature(config["images"]),
     script:
         "../scripts/prepare_images.py"

@@ -13,8 +13,14 @@ if "imi" in config:
     IMI_DIR = f"results/imi/{SIMILARITY}"
     # The main similarity backend and the ones only compared (appendix), by name.
     IMI_BACKENDS = {spec["name"]: spec for spec in [config["similarity"], *IMI["similarities"]]}
-    IMI_NEEDED = [RESPONSES.format(table=IMI["response_table"])] + ([FILE_MAP] if IMI["trials_from"] == "file_map" or "stimuli_dir" not in IMI else [])
-    IMI_IMAGE_ROOT = IMI.get("imagenet_train", config["images"]["root"]) if IMI["trials_from"] == "file_map" else IMI.get("stimuli_dir")
+    IMI_NEEDED = [RESPONSES.format(table=IMI["response_table"])] + (
+        [FILE_MAP] if IMI["trials_from"] == "file_map" or "stimuli_dir" not in IMI else []
+    )
+    IMI_IMAGE_ROOT = (
+        IMI.get("imagenet_train", config["images"]["root"])
+        if IMI["trials_from"] == "file_map"
+        else IMI.get("stimuli_dir")
+    )
 
     wildcard_constraints:
         backend="|".join(map(re.escape, IMI_BACKENDS)),
@@ -23,6 +29,10 @@ if "imi" in config:
         """The IMI release from its Zenodo record (pooch, checksums from the record), archives unpacked."""
         output:
             report="results/imi/files.json",
+        log:
+            "logs/download_imi.log",
+        conda:
+            "../../envs/imi.yaml"
         params:
             data_dir=IMI["data_dir"],
             needed=IMI_NEEDED,
@@ -31,10 +41,6 @@ if "imi" in config:
             sha256=IMI["sha256"],
             allow_unverified=IMI["allow_unverified"],
             timeout=IMI["timeout"],
-        log:
-            "logs/download_imi.log",
-        conda:
-            "../../envs/imi.yaml"
         script:
             "../scripts/download_imi.py"
 
@@ -46,15 +52,15 @@ if "imi" in config:
             trials="results/imi/responses/{table}_trials.parquet",
             his="results/imi/responses/{table}_his.csv",
             models="results/imi/responses/{table}_models.csv",
+        log:
+            "logs/score_human_responses/{table}.log",
+        wildcard_constraints:
+            table="main|lower_quality|all",
+        conda:
+            "../../envs/imi.yaml"
         params:
             responses=lambda wc: RESPONSES.format(table=wc.table),
             ci_level=IMI["ci_level"],
-        wildcard_constraints:
-            table="main|lower_quality|all",
-        log:
-            "logs/score_human_responses/{table}.log",
-        conda:
-            "../../envs/imi.yaml"
         script:
             "../scripts/score_human_responses.py"
 
@@ -68,6 +74,15 @@ if "imi" in config:
             units="results/imi/{backend}/units.csv",
             trials="results/imi/{backend}/trials.csv",
             coverage="results/imi/{backend}/coverage.csv",
+        log:
+            "logs/compute_imi_mis/{backend}.log",
+        conda:
+            "../../envs/torch.yaml"
+        threads: 2
+        resources:
+            mem_mb=per_attempt(8000),
+            runtime=per_attempt(120),
+            gpu=GPUS,
         params:
             trials_from=IMI["trials_from"],
             imagenet_train=IMI.get("imagenet_train", config["images"]["root"]),
@@ -77,14 +92,6 @@ if "imi" in config:
             similarity=lambda wc: IMI_BACKENDS[wc.backend],
             alpha=config["mis"]["alpha"],
             device=config["device"],
-        threads: 2
-        resources:
-            mem_mb=8000,
-            runtime=120,
-        log:
-            "logs/compute_imi_mis/{backend}.log",
-        conda:
-            "../../envs/torch.yaml"
         script:
             "../scripts/compute_imi_mis.py"
 
@@ -97,6 +104,10 @@ if "imi" in config:
             summary="results/imi/{backend}/alpha.json",
             units="results/imi/{backend}/validation_units.csv",
             models="results/imi/{backend}/validation_models.csv",
+        log:
+            "logs/fit_alpha/{backend}.log",
+        conda:
+            "../../envs/imi.yaml"
         params:
             conditions=IMI["conditions"],
             settings={
@@ -107,10 +118,6 @@ if "imi" in config:
                 "n_simulations": IMI["n_simulations"],
                 "ci_level": IMI["ci_level"],
             },
-        log:
-            "logs/fit_alpha/{backend}.log",
-        conda:
-            "../../envs/imi.yaml"
         script:
             "../scripts/fit_alpha.py"
 
@@ -122,12 +129,12 @@ if "imi" in config:
             models=f"{IMI_DIR}/validation_models.csv",
         output:
             figure="figures/fig2.pdf",
-        params:
-            similarity_label=config["similarity"]["label"],
         log:
             "logs/plot_fig2.log",
         conda:
             "../../envs/plots.yaml"
+        params:
+            similarity_label=config["similarity"]["label"],
         script:
             "../scripts/plot_fig2.py"
 
@@ -137,15 +144,15 @@ if "imi" in config:
             units=expand("results/imi/{backend}/validation_units.csv", backend=IMI_BACKENDS),
         output:
             table="results/imi/similarity_comparison.csv",
+        log:
+            "logs/compare_similarities.log",
+        conda:
+            "../../envs/imi.yaml"
         params:
             names=list(IMI_BACKENDS),
             labels={name: spec["label"] for name, spec in IMI_BACKENDS.items()},
             n_simulations=IMI["n_simulations"],
             seed=IMI.get("seed", config["seed"]),
-        log:
-            "logs/compare_similarities.log",
-        conda:
-            "../../envs/imi.yaml"
         script:
             "../scripts/compare_similarities.py"
 
@@ -154,7 +161,9 @@ if "imi" in config:
         input:
             table=rules.compare_similarities.output.table,
         output:
-            figure=report("figures/similarity_comparison.pdf", category="Figures", caption="../report/similarity_comparison.rst"),
+            figure=report(
+                "figures/similarity_comparison.pdf", category="Figures", caption="../report/similarity_comparison.rst"
+            ),
         log:
             "logs/plot_similarity_comparison.log",
         conda:
@@ -169,12 +178,12 @@ if "imi" in config:
             trials=f"{IMI_DIR}/trials.csv",
         output:
             table=f"{IMI_DIR}/overestimated_units.csv",
-        params:
-            n=IMI["n_overestimated"],
         log:
             "logs/find_overestimated_units.log",
         conda:
             "../../envs/imi.yaml"
+        params:
+            n=IMI["n_overestimated"],
         script:
             "../scripts/find_overestimated_units.py"
 
@@ -183,13 +192,17 @@ if "imi" in config:
         input:
             table=rules.find_overestimated_units.output.table,
         output:
-            figure=report("figures/imi_overestimated_units.pdf", category="Figures", caption="../report/imi_overestimated_units.rst"),
-        params:
-            image_root=IMI_IMAGE_ROOT,
+            figure=report(
+                "figures/imi_overestimated_units.pdf",
+                category="Figures",
+                caption="../report/imi_overestimated_units.rst",
+            ),
         log:
             "logs/plot_overestimated_units.log",
         conda:
             "../../envs/torch.yaml"
+        params:
+            image_root=IMI_IMAGE_ROOT,
         script:
             "../scripts/plot_overestimated_units.py"
 
@@ -201,13 +214,13 @@ if "imi" in config:
         output:
             table=f"{IMI_DIR}/unit_join.csv",
             summary=f"{IMI_DIR}/unit_join.json",
-        params:
-            models=MODELS,
-            specs={model: MODEL_SPECS[model] for model in MODELS},
         log:
             "logs/join_imi_units.log",
         conda:
             "../../envs/torch.yaml"
+        params:
+            models=MODELS,
+            specs={model: MODEL_SPECS[model] for model in MODELS},
         script:
             "../scripts/join_imi_units.py"
 
@@ -217,11 +230,11 @@ if "imi" in config:
             units=expand(rules.compute_mis.output.units, model=MODELS),
         output:
             table="results/imi/extreme_units.csv",
-        params:
-            n=IMI["n_extreme"],
         log:
             "logs/select_extreme_units.log",
         conda:
             "../../envs/analysis.yaml"
+        params:
+            n=IMI["n_extreme"],
         script:
             "../scripts/select_extreme_units.py"

@@ -7,16 +7,20 @@ rule compute_mis:
         layers=rules.extract_activations.output.layers,
     output:
         units="results/mis/{model}/units.parquet",
+    log:
+        "logs/compute_mis/{model}.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 4
+    resources:
+        mem_mb=per_attempt(16000),
+        runtime=per_attempt(120),
+        gpu=GPUS,
     params:
         similarity=config["similarity"],
         images_root=config["images"]["root"],
         mis=config["mis"],
         device=config["device"],
-    threads: 2
-    log:
-        "logs/compute_mis/{model}.log",
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/compute_mis.py"
 
@@ -43,16 +47,19 @@ rule analyze_convergence:
         embeddings=f"results/embeddings/{SIMILARITY}.npz",
     output:
         table="results/mis/convergence.csv",
+    log:
+        "logs/analyze_convergence.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 4
+    resources:
+        mem_mb=per_attempt(16000),
+        runtime=per_attempt(60),
     params:
         models=MODELS,
         n_tasks=TASKS["n_tasks"],
         n_references=TASKS["n_references"],
         alpha=config["mis"]["alpha"],
         seed=config["seed"],
-    threads: 2
-    log:
-        "logs/analyze_convergence.log",
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/analyze_convergence.py"

@@ -4,13 +4,16 @@ rule sample_tasks:
         extremes=rules.extract_activations.output.extremes,
     output:
         tasks="results/tasks/{model}.npz",
-    params:
-        n_tasks=TASKS["n_tasks"],
-        n_references=TASKS["n_references"],
-        seed=config["seed"],
     log:
         "logs/sample_tasks/{model}.log",
     conda:
         "../../envs/analysis.yaml"
+    resources:
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
+    params:
+        n_tasks=TASKS["n_tasks"],
+        n_references=TASKS["n_references"],
+        seed=config["seed"],
     script:
         "../scripts/sample_tasks.py"

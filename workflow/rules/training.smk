@@ -17,6 +17,15 @@ if TRAINING:
                 checkpoints=[training_checkpoint(epoch) for epoch in TRAINING["epochs"]],
                 accuracy=f"{TRAINING_DIR}/accuracy.csv",
                 split=f"{TRAINING_DIR}/split.csv",
+            log:
+                f"logs/train_model/{TRAINING['name']}.log",
+            conda:
+                "../../envs/torch.yaml"
+            threads: 2
+            resources:
+                mem_mb=per_attempt(4000),
+                runtime=per_attempt(60),
+                gpu=GPUS,
             params:
                 architecture=TRAINING["architecture"],
                 train=TRAINING["train"],
@@ -24,14 +33,6 @@ if TRAINING:
                 seed=config["seed"],
                 images_root=config["images"]["root"],
                 device=config["device"],
-            threads: 2
-            resources:
-                mem_mb=4000,
-                runtime=60,
-            log:
-                f"logs/train_model/{TRAINING['name']}.log",
-            conda:
-                "../../envs/torch.yaml"
             script:
                 "../scripts/train_model.py"
 
@@ -44,12 +45,12 @@ if TRAINING:
         output:
             epochs=f"{TRAINING_DIR}/mis_per_epoch.csv",
             layers=f"{TRAINING_DIR}/mis_per_layer.csv",
-        params:
-            epochs=TRAINING_EPOCHS,
         log:
             f"logs/summarize_training/{TRAINING['name']}.log",
         conda:
             "../../envs/plots.yaml"
+        params:
+            epochs=TRAINING_EPOCHS,
         script:
             "../scripts/summarize_training.py"
 
@@ -59,13 +60,13 @@ if TRAINING:
             epochs=rules.summarize_training.output.epochs,
         output:
             figure=report("figures/fig7.pdf", category="Figures", caption="../report/fig7.rst"),
-        params:
-            label=TRAINING_LABEL,
-            similarity_label=config["similarity"]["label"],
         log:
             "logs/plot_fig7.log",
         conda:
             "../../envs/plots.yaml"
+        params:
+            label=TRAINING_LABEL,
+            similarity_label=config["similarity"]["label"],
         script:
             "../scripts/plot_fig7.py"
 
@@ -76,12 +77,12 @@ if TRAINING:
         output:
             first_epoch=report("figures/fig8.pdf", category="Figures", caption="../report/fig8.rst"),
             all_epochs=report("figures/fig8_all_epochs.pdf", category="Figures", caption="../report/fig8.rst"),
-        params:
-            label=TRAINING_LABEL,
-            similarity_label=config["similarity"]["label"],
         log:
             "logs/plot_fig8.log",
         conda:
             "../../envs/plots.yaml"
+        params:
+            label=TRAINING_LABEL,
+            similarity_label=config["similarity"]["label"],
         script:
             "../scripts/plot_fig8.py"
