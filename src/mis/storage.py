@@ -26,12 +26,16 @@ _HOST = socket.gethostname().replace(os.sep, "_")
 
 
 def _temp_affixes(target: Path, suffix: str) -> tuple[str, str]:
-    return f".{target.name}.", f".tmp{suffix}"
+    """The (prefix, suffix) of this process's temporary files for ``target``, once the stale ones
+    of killed writers are removed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    prefix, end = f".{target.name}.", f".tmp{suffix}"
+    _remove_stale(target, prefix, end)
+    return f"{prefix}{_HOST}.{os.getpid()}.", end
 
 
-def _remove_stale(target: Path, suffix: str) -> None:
+def _remove_stale(target: Path, prefix: str, end: str) -> None:
     """Delete the temporary files of ``target`` whose writer is gone."""
-    prefix, end = _temp_affixes(target, suffix)
     for name in os.listdir(target.parent):
         if not (name.startswith(prefix) and name.endswith(end)) or len(name) <= len(prefix) + len(end):
             continue
@@ -44,9 +48,10 @@ def _remove_stale(target: Path, suffix: str) -> None:
         else:
             with contextlib.suppress(FileNotFoundError):
                 stale = time.time() - path.stat().st_mtime > STALE_AFTER
-        if stale:
-            with contextlib.suppress(FileNotFoundError):
-                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+        if stale and path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        elif stale:
+            path.unlink(missing_ok=True)
 
 
 def _process_alive(pid: int) -> bool:
@@ -70,10 +75,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     the same target left by killed writers are removed first.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(target, target.suffix)
     prefix, end = _temp_affixes(target, target.suffix)
-    fd, tmp = tempfile.mkstemp(prefix=f"{prefix}{_HOST}.{os.getpid()}.", suffix=end, dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=end, dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -91,10 +94,8 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     not mkdtemp's 0700, which would hide it from a web server or other users. Stale temporary
     folders of the same target are removed first, as for ``atomic_path``."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(target, "")
     prefix, end = _temp_affixes(target, "")
-    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{_HOST}.{os.getpid()}.", suffix=end, dir=target.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=end, dir=target.parent))
     try:
         yield tmp
         tmp.chmod(0o777 & ~_umask())
