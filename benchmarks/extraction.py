@@ -83,9 +83,10 @@ def steady_state_pass(model, layers, dataset, n_units: int, settings: StreamSett
     """Seconds for a pass through statistics whose top-k and bottom-k are already full of values
     that no image beats."""
     stats = UnitStatistics(n_units, settings.k)
-    extreme = torch.full((settings.k, n_units), torch.finfo(torch.float32).max)
-    stats.trackers["top"].update(extreme, torch.arange(settings.k))
-    stats.trackers["bottom"].update(extreme, torch.arange(settings.k))
+    # k + 1 rows: a tracker keeps one entry beyond k (to see ties across the cut) before it is full.
+    extreme = torch.full((settings.k + 1, n_units), torch.finfo(torch.float32).max)
+    for tracker in (stats.trackers["top"], stats.trackers["bottom"]):
+        tracker.update(extreme, torch.arange(settings.k + 1))
     recorder = ActivationRecorder(layers)
     try:
         start = time.process_time()

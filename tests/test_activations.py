@@ -60,12 +60,12 @@ def test_ties_break_by_image_index_whatever_the_pass_order_or_batch_size() -> No
     shuffled = torch.randperm(50, generator=torch.Generator().manual_seed(1))
     for order in (None, shuffled, torch.arange(49, -1, -1)):
         for batch_size in (1, 4, 50):
-            top = stream(values, 10, batch_size, order=order)
-            bottom = stream(-values, 10, batch_size, low_index_first=False, order=order)
-            assert top.idx[:, 0].tolist() == list(range(10))  # constant unit: the two ends of one ranking
-            assert bottom.idx[:, 0].tolist() == list(range(49, 39, -1))
-            assert top.idx[:, 1].tolist() == [2, 5, 8, 11, 14, 17, 20, 23, 26, 29]
-            assert bottom.idx[:, 1].tolist() == [48, 45, 42, 39, 36, 33, 30, 27, 24, 21]
+            top = stream(values, 10, batch_size, low_index_first=False, order=order)
+            bottom = stream(-values, 10, batch_size, order=order)
+            assert top.idx[:, 0].tolist() == list(range(49, 39, -1))  # constant unit: the two ends of one ranking
+            assert bottom.idx[:, 0].tolist() == list(range(10))
+            assert top.idx[:, 1].tolist() == [47, 44, 41, 38, 35, 32, 29, 26, 23, 20]
+            assert bottom.idx[:, 1].tolist() == [0, 3, 6, 9, 12, 15, 18, 21, 24, 27]
             assert top.idx[:, 2].tolist() == list(range(49, 39, -1)) and bottom.idx[:, 2].tolist() == list(range(10))
             assert top.tied_at_cut().tolist() == [10, 10, 0] and bottom.tied_at_cut().tolist() == [10, 10, 0]
 
@@ -102,7 +102,7 @@ def test_top_and_bottom_are_disjoint_under_ties_whatever_the_quantile_sample(lev
         np.testing.assert_array_equal(result.top_idx, results[0].top_idx)
         np.testing.assert_array_equal(result.bottom_idx, results[0].bottom_idx)
     zero = results[0]
-    assert zero.top_idx[:, 1].tolist() == list(range(20)) and zero.bottom_idx[:, 1].tolist() == list(range(39, 19, -1))
+    assert zero.top_idx[:, 1].tolist() == list(range(39, 19, -1)) and zero.bottom_idx[:, 1].tolist() == list(range(20))
     assert zero.top_ties[1] == 20 and zero.bottom_ties[1] == 20
     n_firing = int((zero.top_val[:, 3] > 0).sum())
     assert 0 < n_firing < 20 and zero.top_ties[3] == 20 - n_firing and zero.bottom_ties[3] == 20

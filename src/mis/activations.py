@@ -78,8 +78,8 @@ class RunningTopK:
 
     Values are ranked by one total order, (value, then image index: ascending if
     ``low_index_first``, else descending), so the result is the same whatever the pass order and
-    block sizes. Tracking the top of ``values`` with ties to the lower index and the top of
-    ``-values`` with ties to the higher index takes the two ends of one ranking: the most and least
+    block sizes. Tracking the top of ``values`` with ties to one end of the index range and the top
+    of ``-values`` with ties to the other takes the two ends of one ranking: the most and least
     activating images are disjoint whenever there are at least 2k images. One entry beyond k is
     kept to tell whether a tie crosses the k-th rank. Once full, only the units where some new
     entry beats the current last one are merged: on a large dataset almost none after warm-up.
@@ -92,15 +92,28 @@ class RunningTopK:
 
     def update(self, values: torch.Tensor, indices: torch.Tensor) -> None:
         """``values`` (rows, units) of the images ``indices`` (rows,)."""
-        keys = ranking_keys(values, indices, self.low_index_first)
         if len(self.keys) <= self.k:
-            self.keys = self._merge(self.keys, keys)
+            self.keys = self._merge(self.keys, ranking_keys(values, indices, self.low_index_first))
             return
-        cols = (keys > self.keys[-1]).any(dim=0).nonzero().squeeze(1)
-        if len(cols) == keys.shape[1]:
-            self.keys = self._merge(self.keys, keys)
+        cols = self._entering(values, indices).any(dim=0).nonzero().squeeze(1)
+        if len(cols) == values.shape[1]:
+            self.keys = self._merge(self.keys, ranking_keys(values, indices, self.low_index_first))
         elif len(cols):
-            self.keys[:, cols] = self._merge(self.keys[:, cols], keys[:, cols])
+            keys = ranking_keys(values[:, cols], indices, self.low_index_first)
+            self.keys[:, cols] = self._merge(self.keys[:, cols], keys)
+
+    def _entering(self, values: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        """(rows, units): which new entries outrank the last kept one, tested on the float values
+        (packing keys for every unit would cost more than the test); equal values by their index."""
+        last = self.keys[-1]
+        last_values = key_values(last)
+        entering = values > last_values
+        tied = values == last_values
+        if tied.any():
+            last_index = key_indices(last, self.low_index_first)
+            index = indices.to(device=values.device, dtype=torch.int32)[:, None]
+            entering |= tied & ((index < last_index) if self.low_index_first else (index > last_index))
+        return entering
 
     def _merge(self, kept: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         return torch.sort(torch.cat([kept, keys]), dim=0, descending=True).values[: self.k + 1]
@@ -160,8 +173,10 @@ class UnitStatistics:
 
     def __post_init__(self) -> None:
         self.trackers = {
-            "top": RunningTopK(self.k, self.n_units, self.device),
-            "bottom": RunningTopK(self.k, self.n_units, self.device, low_index_first=False),
+            # Ties: to the higher index at the top, to the lower at the bottom (the two ends of one
+            # ranking). Zeros tie at the bottom, and a pass in index order then never merges them.
+            "top": RunningTopK(self.k, self.n_units, self.device, low_index_first=False),
+            "bottom": RunningTopK(self.k, self.n_units, self.device),
         }
         for i in range(2 * len(self.levels)):
             self.trackers[f"near{i}"] = RunningTopK(self.n_near, self.n_units, self.device)
