@@ -26,7 +26,7 @@ import time
 import timm
 import torch
 
-from mis.activations import ActivationRecorder, StreamSettings, UnitStatistics, extract_extremes, probe_layers
+from mis.activations import ActivationRecorder, ExtractionSettings, UnitStatistics, extract_extremes, probe_layers
 from mis.layers import LAYER_TYPES, select_layers
 from mis.models import to_device, to_input
 
@@ -56,7 +56,7 @@ def throughput(args: argparse.Namespace) -> None:
     n = args.batches * args.batch_size
     batches = [torch.stack([NoiseImages(n)[i][0] for i in range(s, s + args.batch_size)]) for s in range(0, n, args.batch_size)]
     dataset = torch.utils.data.TensorDataset(torch.cat(batches), torch.arange(n), torch.ones(n, dtype=torch.bool))
-    settings = StreamSettings(k=args.k, batch_size=args.batch_size, levels=tuple(args.levels), n_near=20, quantile_sample=args.batch_size * 2)
+    settings = ExtractionSettings(k=args.k, batch_size=args.batch_size, levels=tuple(args.levels), n_near=20, quantile_sample=args.batch_size * 2)
     with torch.inference_mode():
         model(to_input(batches[0], torch.device("cpu")))  # warm-up
     timings = {"bare forward": [], "extraction, whole pass": [], "extraction, steady state": []}
@@ -79,7 +79,7 @@ def throughput(args: argparse.Namespace) -> None:
 
 
 @torch.inference_mode()
-def steady_state_pass(model, layers, dataset, n_units: int, settings: StreamSettings) -> float:
+def steady_state_pass(model, layers, dataset, n_units: int, settings: ExtractionSettings) -> float:
     """Seconds for a pass through statistics whose top-k and bottom-k are already full of values
     that no image beats."""
     stats = UnitStatistics(n_units, settings.k)
@@ -101,7 +101,7 @@ def steady_state_pass(model, layers, dataset, n_units: int, settings: StreamSett
 
 def peak_memory_child(args: argparse.Namespace) -> None:
     model, layers, n_units = build(args.model)
-    settings = StreamSettings(k=args.k, batch_size=args.batch_size)
+    settings = ExtractionSettings(k=args.k, batch_size=args.batch_size)
     extract_extremes(model, layers, NoiseImages(args.images), n_units, torch.device("cpu"), settings)
     print(json.dumps({"max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 

@@ -23,9 +23,9 @@ import torch
 import yaml
 
 from mis.scoring import normalise, task_margins
-from mis.similarity import build_embedder, embed_images
+from mis.similarity import build_embedder, embed_paths
 from mis.storage import read_arrays
-from mis.tasks import Tasks, read_tasks, rows_of, sample_tasks
+from mis.tasks import Tasks, read_tasks, rows_of, draw_tasks
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -66,7 +66,7 @@ def scoring(args: argparse.Namespace) -> None:
     embeddings = normalise(torch.from_numpy(rng.normal(size=(args.images, args.dim)).astype(np.float32)))
     k = args.tasks * (args.refs + 1)
     ranking = np.stack([rng.choice(args.images, size=2 * k, replace=False) for _ in range(args.units)])
-    tasks = sample_tasks(ranking[:, :k], ranking[:, k:], args.tasks, args.refs, rng)
+    tasks = draw_tasks(ranking[:, :k], ranking[:, k:], args.tasks, args.refs, rng)
     subset = Tasks(**{name: array[: args.loop_units] for name, array in vars(tasks).items()})
     rates, results = {}, {}
     for name, function, work, units in (
@@ -111,9 +111,9 @@ def embedding(args: argparse.Namespace) -> None:
     root = REPO / config["images"]["root"]
     paths = sorted(p.name for p in root.glob("*.jpg"))[: args.embed_images]
     embedder = build_embedder(config["similarity"], torch.device("cpu"))
-    embed_images(embedder, str(root), paths[:8], 8, 0)  # warm-up
+    embed_paths(embedder, str(root), paths[:8], 8, 0)  # warm-up
     start = time.perf_counter()
-    embed_images(embedder, str(root), paths, config["similarity"]["batch_size"], 0)
+    embed_paths(embedder, str(root), paths, config["similarity"]["batch_size"], 0)
     s = time.perf_counter() - start
     print(f"embedding, {config['similarity']['label']}: {len(paths)} photos in {s:.1f} s = {len(paths) / s:.1f} images/s")
 

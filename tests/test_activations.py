@@ -12,7 +12,7 @@ from torch import nn
 from mis.activations import (
     ActivationRecorder,
     RunningTopK,
-    StreamSettings,
+    ExtractionSettings,
     aggregate,
     extract_extremes,
     key_values,
@@ -91,7 +91,7 @@ def test_top_and_bottom_are_disjoint_under_ties_whatever_the_quantile_sample(lev
     results = [
         extract_extremes(
             net, layers, TensorImages(images), 4, torch.device("cpu"),
-            StreamSettings(k=20, batch_size=batch, levels=levels, n_near=2, quantile_sample=sample),
+            ExtractionSettings(k=20, batch_size=batch, levels=levels, n_near=2, quantile_sample=sample),
         )
         for batch, sample in ((3, 7), (16, 40), (40, 1), (5, 7))
     ]
@@ -194,7 +194,7 @@ def conv_net_and_images(n_images: int = 40) -> tuple[nn.Module, list, torch.Tens
 
 def test_extract_extremes_skips_unreadable_images() -> None:
     net, layers, images = conv_net_and_images(12)
-    settings = StreamSettings(k=4, batch_size=5)
+    settings = ExtractionSettings(k=4, batch_size=5)
     result = extract_extremes(net, layers, TensorImages(images, unreadable=(3,)), 4, torch.device("cpu"), settings)
     assert result.n_images == 12 and result.n_skipped == 1
     assert 3 not in result.top_idx and 3 not in result.bottom_idx
@@ -203,12 +203,12 @@ def test_extract_extremes_skips_unreadable_images() -> None:
     expected[3] = -torch.inf
     np.testing.assert_array_equal(result.top_idx, torch.argsort(expected, dim=0, descending=True)[:4].numpy())
     with pytest.raises(ValueError, match="at least 14 are needed"):
-        extract_extremes(net, layers, TensorImages(images[:13]), 4, torch.device("cpu"), StreamSettings(k=7))
+        extract_extremes(net, layers, TensorImages(images[:13]), 4, torch.device("cpu"), ExtractionSettings(k=7))
 
 
 def test_quantile_conditions_keep_the_images_closest_to_each_quantile() -> None:
     net, layers, images = conv_net_and_images(60)
-    settings = StreamSettings(k=5, batch_size=8, levels=(0.9, 0.75), n_near=3, quantile_sample=60)
+    settings = ExtractionSettings(k=5, batch_size=8, levels=(0.9, 0.75), n_near=3, quantile_sample=60)
     result = extract_extremes(net, layers, TensorImages(images), 4, torch.device("cpu"), settings)
     with torch.no_grad():
         acts = net.conv(images).mean(dim=(2, 3)).numpy()
@@ -223,7 +223,7 @@ def test_quantile_conditions_keep_the_images_closest_to_each_quantile() -> None:
 
 def test_interrupted_pass_resumes_from_its_checkpoint(tmp_path) -> None:
     net, layers, images = conv_net_and_images(40)
-    settings = StreamSettings(k=5, batch_size=4, levels=(0.9,), n_near=2, quantile_sample=8, checkpoint_every=1)
+    settings = ExtractionSettings(k=5, batch_size=4, levels=(0.9,), n_near=2, quantile_sample=8, checkpoint_every=1)
     checkpoint, signature = tmp_path / "extremes.npz.checkpoint", {"run": 1}
     reference = extract_extremes(net, layers, TensorImages(images), 4, torch.device("cpu"), settings)
     with pytest.raises(KeyboardInterrupt):
@@ -298,7 +298,7 @@ def test_constant_unit_is_flagged_and_left_out_of_model_statistics() -> None:
     net, layers, images = conv_net_and_images(30)
     with torch.no_grad():
         net.conv.weight[2] = 0.0  # channel 2 outputs its bias for every image
-    result = extract_extremes(net, layers, TensorImages(images), 4, torch.device("cpu"), StreamSettings(k=5))
+    result = extract_extremes(net, layers, TensorImages(images), 4, torch.device("cpu"), ExtractionSettings(k=5))
     assert result.value_range[2] == 0 and (np.delete(result.value_range, 2) > 1e-3).all()
     table = layer_table(layers, [4])
     ties = (result.top_ties, result.bottom_ties)

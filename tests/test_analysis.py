@@ -9,11 +9,13 @@ import pandas as pd
 import pytest
 
 from conftest import REPO
-from mis.analysis import conover_holm, correlation, layer_means, layer_type_means, spread_models, with_accuracy
-from mis.figures.constant_units import plot_constant_ratio
-from mis.figures.example_units import example_units
-from mis.figures.fig5 import plot_layer_types
-from mis.figures.fig6 import plot_depth_and_width
+from mis.analysis.accuracy import spread_models, with_accuracy
+from mis.analysis.correlation import Correlation, correlation
+from mis.analysis.depth_width import layer_means
+from mis.analysis.example_units import extreme_images, example_units
+from mis.analysis.layer_types import conover_holm, layer_type_means
+from mis.figures import constant_units, fig5, fig6
+from mis.storage import read_table, write_arrays, write_table
 
 
 def units_table(models: int = 6, seed: int = 0) -> pd.DataFrame:
@@ -59,6 +61,15 @@ def test_correlation_and_its_bootstrap_interval() -> None:
         correlation(x[:2], x[:2])
 
 
+def test_correlation_table_round_trip(tmp_path: Path) -> None:
+    x = np.arange(10.0)
+    corr = correlation(x, x**2, n_bootstrap=100, seed=0)
+    write_table(corr.to_table(), tmp_path / "corr.csv")
+    assert Correlation.from_table(read_table(tmp_path / "corr.csv")) == corr
+    write_table(Correlation.empty_table(), tmp_path / "none.csv")
+    assert Correlation.from_table(read_table(tmp_path / "none.csv")) is None
+
+
 def test_accuracy_join_and_density_models() -> None:
     summary = pd.DataFrame({"model": ["a", "b", "c", "d"], "mean_mis": [0.7, 0.8, 0.6, 0.9], "p05_mis": [0.5, 0.7, 0.2, 0.85], "p95_mis": [0.9, 0.9, 0.95, 0.95]})
     accuracy = pd.DataFrame({"model": ["a", "b", "z"], "top1": [70.0, np.nan, 80.0], "source": ["x", "y", "z"]})
@@ -86,12 +97,27 @@ def test_example_units_are_each_models_extremes() -> None:
         assert example.mis == (live.max() if example.rank == "highest" else live.min())
 
 
+def test_example_images_are_each_examples_extremes_in_rank_order(tmp_path: Path) -> None:
+    examples = pd.DataFrame({"model": ["a", "a", "b"], "row": [1, 0, 0]})
+    top = {"a": np.array([[9, 8, 7], [6, 5, 4]]), "b": np.array([[3, 2, 1]])}
+    paths = {}
+    for model, idx in top.items():
+        paths[model] = tmp_path / f"{model}.npz"
+        write_arrays(paths[model], top_idx=idx, bottom_idx=idx[:, ::-1] + 10)
+    images = extreme_images(examples, paths, n_images=2)
+    assert list(images.columns) == ["example", "side", "position", "image"]
+    assert images.groupby("example")["image"].apply(list).to_dict() == {0: [6, 5, 14, 15], 1: [9, 8, 17, 18], 2: [3, 2, 11, 12]}
+    assert list(images["side"][:4]) == ["top", "top", "bottom", "bottom"] and list(images["position"][:4]) == [0, 1, 0, 1]
+
+
 def test_figures_are_written(tmp_path: Path) -> None:
     units = units_table()
     means = layer_type_means(units)
-    plot_layer_types(means, conover_holm(means), tmp_path / "fig5.pdf")
-    plot_depth_and_width(layer_means(units), tmp_path / "fig6.pdf")
+    pvalues = tmp_path / "pvalues.csv"  # through the file, as the plot rule reads it
+    write_table(conover_holm(means).rename_axis("layer_type").reset_index(), pvalues)
+    fig5.plot(means, read_table(pvalues), tmp_path / "fig5.pdf")
+    fig6.plot(layer_means(units), tmp_path / "fig6.pdf")
     summary = pd.DataFrame({"model": ["a", "b"], "constant_ratio": [0.1, 0.0], "n_constant": [1, 0], "n_units": [9, 10]})
-    plot_constant_ratio(summary, tmp_path / "constant.pdf")
+    constant_units.plot(summary, tmp_path / "constant.pdf")
     for name in ("fig5.pdf", "fig6.pdf", "constant.pdf"):
         assert (tmp_path / name).read_bytes().startswith(b"%PDF") and (tmp_path / name).stat().st_size > 3000

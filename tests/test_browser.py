@@ -17,10 +17,11 @@ import pytest
 from PIL import Image
 
 from conftest import DEMO_IMAGES
-from mis.browser import BrowserSettings, build_unit_browser
-from mis.results import unit_table, write_model_summary
+from mis.browser import build_unit_browser
+from mis.settings import BrowserSettings
+from mis.results import unit_table, summarize_models
 from mis.storage import read_table, write_arrays, write_table
-from mis.tasks import sample_tasks, task_rng
+from mis.tasks import draw_tasks, task_rng
 
 MODELS = ("alpha-net", "beta-net")
 LAYERS = pd.DataFrame(
@@ -75,13 +76,13 @@ def write_fake_results(results: Path, seed: int = 0) -> Path:
             quantile_val=np.zeros((N_UNITS, 0), np.float32),
             near_idx=np.zeros((N_UNITS, 0, 0), np.int32),
         )
-        tasks = sample_tasks(ranking[:, :K], ranking[:, ::-1][:, :K], N_TASKS, N_REFS, task_rng(0, model))
+        tasks = draw_tasks(ranking[:, :K], ranking[:, ::-1][:, :K], N_TASKS, N_REFS, task_rng(0, model))
         write_arrays(paths["tasks"], **vars(tasks))
         mis = rng.permutation(np.linspace(0.3, 0.95, N_UNITS))
         hard = rng.integers(0, N_TASKS + 1, N_UNITS) / N_TASKS
         no_ties = (np.zeros(N_UNITS, np.int32),) * 2
         write_table(unit_table(model, LAYERS, top_val[:, 0] - bottom_val[:, 0], mis, hard, 1e-8, no_ties), paths["units"])
-    write_model_summary([result_paths(results, m)["units"] for m in MODELS], results / "mis" / "models.csv")
+    summarize_models([result_paths(results, m)["units"] for m in MODELS], results / "mis" / "models.csv")
     return DEMO_IMAGES
 
 

@@ -10,6 +10,7 @@ import yaml
 
 from conftest import REPO, SCHEMA
 from mis.config import ConfigError, config_reference, load_config, validate_config
+from mis.settings import BrowserSettings, ExtractionSettings, ScoringSettings, Settings, TaskSettings
 from mis.zoo import timm_sweep
 
 
@@ -28,7 +29,7 @@ def test_default_config_is_valid_and_gets_defaults() -> None:
     "edit, key",
     [
         (lambda c: c["tasks"].update(n_tasks=0), "tasks.n_tasks"),
-        (lambda c: c["tasks"].pop("n_references"), "tasks.n_references"),
+        (lambda c: c["tasks"].pop("n_refs"), "tasks.n_refs"),
         (lambda c: c["mis"].update(alpha="big"), "mis.alpha"),
         (lambda c: c["extraction"].update(layer_types=["attention"]), "extraction.layer_types.0"),
         (lambda c: c["models"]["mobilenetv2_100"]["weights"].update(source="timm"), "models.mobilenetv2_100.weights.source"),
@@ -60,6 +61,13 @@ def test_dot_names_would_write_outside_their_folders_and_are_refused(name: str) 
     validate_config(config, SCHEMA)
 
 
+def test_a_renamed_key_names_its_new_name() -> None:
+    config = default_config()
+    config["tasks"]["n_references"] = config["tasks"].pop("n_refs")
+    with pytest.raises(ConfigError, match="'tasks.n_references' is now called 'tasks.n_refs'"):
+        validate_config(config, SCHEMA)
+
+
 def test_missing_config_file(tmp_path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.yaml", SCHEMA)
@@ -67,7 +75,7 @@ def test_missing_config_file(tmp_path) -> None:
 
 def test_paper_config_is_the_papers_setting() -> None:
     config = load_config(REPO / "config" / "paper.yaml", SCHEMA)
-    assert config["tasks"] == {"n_tasks": 20, "n_references": 9}
+    assert config["tasks"] == {"n_tasks": 20, "n_refs": 9}
     assert config["similarity"]["backend"] == "dreamsim" and config["similarity"]["variant"] == "ensemble"
     assert sorted(config["models"]) == sorted(config["highlight_models"])  # the 9 IMI models
     assert len(config["models"]) == 9
@@ -97,3 +105,25 @@ def test_config_reference_names_a_key_without_description(tmp_path) -> None:
     path.write_text(yaml.safe_dump(schema))
     with pytest.raises(ConfigError, match="config key 'tasks.n_tasks' has no description"):
         config_reference(path)
+
+
+def test_settings_of_the_default_config() -> None:
+    settings = Settings.from_config(load_config(REPO / "config" / "config.yaml", SCHEMA))
+    assert settings.tasks == TaskSettings(n_tasks=10, n_refs=5, seed=0) and settings.tasks.images_per_side == 60
+    assert (settings.extraction.k, settings.extraction.n_near, settings.extraction.batch_size) == (60, 10, 64)
+    assert settings.scoring.alpha == 16.0 and not settings.scoring.pairwise
+    assert settings.browser == BrowserSettings()
+
+
+def test_settings_defaults_are_the_schemas() -> None:
+    """A key left out of the config gets the schema's default, and the settings objects' own
+    defaults (used by mis.api and the CLI) must be the same values."""
+    config = default_config()
+    for key in ("extraction", "browser"):
+        config.pop(key, None)
+    config["mis"].pop("constant_threshold")
+    settings = Settings.from_config(validate_config(config, SCHEMA))
+    defaults = ExtractionSettings(k=settings.extraction.k, levels=settings.extraction.levels, n_near=settings.extraction.n_near)
+    assert settings.extraction == defaults
+    assert settings.browser == BrowserSettings()
+    assert settings.scoring.constant_threshold == ScoringSettings({}, 1.0).constant_threshold

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mis.convergence import convergence_table
+from mis.analysis.convergence import convergence_table
 from mis.scoring import normalise
 
 

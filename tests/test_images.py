@@ -22,7 +22,8 @@ from PIL import Image
 from conftest import DEMO_IMAGES, REPO, SCHEMA
 from mis.config import ConfigError, validate_config
 from mis.datasets import ImageDataset, image_loader, to_rgb
-from mis.images import build_manifest, category_of, image_set_signature, manifest_fingerprint, split_member, write_manifest
+from mis.images import build_manifest, category_of, image_set_signature, manifest_fingerprint, split_member, prepare_images
+from mis.settings import TaskSettings
 from mis.tasks import TooFewImages
 
 EXTENSIONS = [".jpg", ".jpeg", ".png"]
@@ -316,10 +317,10 @@ def test_image_set_signature_follows_the_files(small_image_folder: Path, tmp_pat
 
 def test_too_few_images_for_the_tasks_fails_before_any_model(small_image_folder: Path, tmp_path: Path) -> None:
     images = {"root": str(small_image_folder), "extensions": [".jpg"]}
-    with pytest.raises(TooFewImages, match=r"12 images.*2·N·\(K\+1\) = 24.*tasks.n_tasks or tasks.n_references"):
-        write_manifest(images, tmp_path / "manifest.csv", {"n_tasks": 3, "n_references": 3})
+    with pytest.raises(TooFewImages, match=r"12 images.*2·N·\(K\+1\) = 24.*tasks.n_tasks or tasks.n_refs"):
+        prepare_images(images, tmp_path / "manifest.csv", TaskSettings(n_tasks=3, n_refs=3))
     assert not (tmp_path / "manifest.csv").exists()
-    assert len(write_manifest(images, tmp_path / "manifest.csv", {"n_tasks": 2, "n_references": 2})) == 12
+    assert len(prepare_images(images, tmp_path / "manifest.csv", TaskSettings(n_tasks=2, n_refs=2))) == 12
 
 
 def test_adding_an_image_reruns_the_manifest_through_snakemake(tmp_path: Path) -> None:

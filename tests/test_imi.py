@@ -19,18 +19,19 @@ from scipy.special import expit
 from scipy.stats import binomtest
 
 from conftest import DEMO_IMAGES, REPO, SCHEMA
-from mis.alpha import Settings, fit_alpha, validate, write_validation
+from mis.imi.alpha import ValidationSettings, best_alpha, fit_alpha, validate
+from mis.settings import ScoringSettings
 from mis.config import ConfigError, validate_config
-from mis.figures.fig2 import plot_fig2
-from mis.figures.overestimated_units import plot_overestimated_units
-from mis.figures.similarity_comparison import plot_similarity_comparison
+from mis.figures.fig2 import plot as plot_fig2
+from mis.figures.overestimated_units import plot as plot_overestimated_units
+from mis.figures.similarity_comparison import plot as plot_similarity_comparison
 from mis.imi import split_condition
-from mis.imi.appendix import CEILING, compare_similarities, overestimated_units
+from mis.imi.appendix import CEILING, similarity_comparison, overestimated_units
 from mis.imi.demo import response_table, write_demo_release
 from mis.imi.file_map import FileMapError
 from mis.imi.layers import LayerNameError, map_layer_names, module_names
-from mis.imi.responses import ResponseFormatError, human_scores, main_trials, read_responses, wilson_interval, write_human_scores
-from mis.imi.scores import load_units, stimulus_margins, write_imi_mis
+from mis.imi.responses import ResponseFormatError, human_scores, main_trials, read_responses, wilson_interval, score_human_responses
+from mis.imi.scores import load_units, stimulus_margins, compute_imi_mis
 from mis.imi.selection import extreme_units
 from mis.imi.stimuli import DEFAULT_PATTERN
 from mis.storage import read_table
@@ -67,7 +68,7 @@ def test_his_by_hand_excludes_practice_and_catch_trials(release: dict[str, Path]
 
 
 def test_empty_release_model_is_reported(release: dict[str, Path], tmp_path: Path, caplog) -> None:
-    write_human_scores(release["responses"], 0.95, tmp_path / "t.parquet", tmp_path / "his.csv", tmp_path / "models.csv")
+    score_human_responses(release["responses"], 0.95, tmp_path / "t.parquet", tmp_path / "his.csv", tmp_path / "models.csv")
     models = pd.read_csv(tmp_path / "models.csv").set_index("model")
     assert models.loc["googlenet_hard85", "empty"] and models.loc["googlenet_hard85", "n_rows"] == 0
     assert models.loc["mobilenetv2_100", "n_main_trials"] == 4 + 6 + 5 + 6 + 3 and models.loc["mobilenetv2_100", "n_units"] == 5
@@ -159,15 +160,15 @@ def test_layer_names_map_to_the_models_modules() -> None:
 @pytest.fixture(scope="module")
 def validated(release: dict[str, Path], tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("validation")
-    write_human_scores(release["responses"], 0.95, out / "trials.parquet", out / "his.csv", out / "models.csv")
+    score_human_responses(release["responses"], 0.95, out / "trials.parquet", out / "his.csv", out / "models.csv")
     units, root = load_units("file_map", ["natural"], file_map=release["file_map"], imagenet_train=release["train"])
-    settings = Settings(fit_fraction=0.5, n_bootstrap=100, n_simulations=100)
+    settings = ValidationSettings(fit_fraction=0.5, n_bootstrap=100, n_simulations=100)
     for name, seed in (("tiny", 0), ("tiny1", 1)):
         similarity = {**TINY_SIMILARITY, "name": name, "weights": {"source": "random", "seed": seed}}
         (out / name).mkdir()
         outputs = {k: out / name / f"{k}.{'parquet' if k == 'margins' else 'csv'}" for k in ("margins", "units", "trials", "coverage")}
-        write_imi_mis(units, root, out / "trials.parquet", ["natural"], similarity, 8.0, "cpu", 2, outputs)
-        write_validation(out / "his.csv", outputs["margins"], ["natural"], settings, out / name / "alpha.json",
+        compute_imi_mis(units, root, out / "trials.parquet", ["natural"], ScoringSettings(similarity, 8.0), "cpu", 2, outputs)
+        fit_alpha(out / "his.csv", outputs["margins"], ["natural"], settings, out / name / "alpha.json",
                          out / name / "validation_units.csv", out / name / "validation_models.csv")
     return out
 
@@ -195,17 +196,17 @@ def test_validation_on_the_release(validated: Path, tmp_path: Path) -> None:
     held = units[units["split"] == "held_out"]
     assert summary["held_out"]["unit"]["pearson"]["r"] == pytest.approx(np.corrcoef(held["mis"], held["his"])[0, 1])
     outputs = ("alpha.json", "validation_units.csv", "validation_models.csv")
-    write_validation(validated / "his.csv", validated / "tiny" / "margins.parquet", ["natural"],
-                     Settings(fit_fraction=0.5, n_bootstrap=100, n_simulations=100), *(tmp_path / name for name in outputs))
+    fit_alpha(validated / "his.csv", validated / "tiny" / "margins.parquet", ["natural"],
+                     ValidationSettings(fit_fraction=0.5, n_bootstrap=100, n_simulations=100), *(tmp_path / name for name in outputs))
     for name in outputs:  # same inputs and seed: identical outputs
         assert (tmp_path / name).read_bytes() == (validated / "tiny" / name).read_bytes(), name
 
 
 def test_similarity_comparison_and_its_figure(validated: Path, tmp_path: Path) -> None:
     tables = {name: read_table(validated / name / "validation_units.csv") for name in ("tiny", "tiny1")}
-    table = compare_similarities(tables, {"tiny": "tiny ViT"}, 200, 0)
+    table = similarity_comparison(tables, {"tiny": "tiny ViT"}, 200, 0)
     assert set(table["similarity"]) == {"tiny", "tiny1", CEILING} and len(table) == 3 * 2 * 2
-    again = compare_similarities(tables, {"tiny": "tiny ViT"}, 200, 0)
+    again = similarity_comparison(tables, {"tiny": "tiny ViT"}, 200, 0)
     pd.testing.assert_frame_equal(table, again)  # seeded
     held = tables["tiny"][tables["tiny"]["split"] == "held_out"].sort_values(["model", "condition", "layer", "channel"])
     rng = np.random.default_rng([0, 3])
@@ -261,13 +262,13 @@ def simulated_units(
 @pytest.mark.parametrize("objective", ["likelihood", "least_squares"])
 def test_alpha_fit_recovers_the_simulating_alpha(objective: str) -> None:
     units, margins = simulated_units(alpha=12.0)
-    fit = fit_alpha(margins, units["n_correct"].to_numpy(float), units["n_trials"].to_numpy(float), objective)
+    fit = best_alpha(margins, units["n_correct"].to_numpy(float), units["n_trials"].to_numpy(float), objective)
     assert fit.alpha == pytest.approx(12.0, rel=0.15) and not fit.at_bound
 
 
 def test_validation_is_deterministic_and_sane() -> None:
     units, margins = simulated_units(alpha=12.0)
-    settings = Settings(n_bootstrap=200, n_simulations=200, seed=3)
+    settings = ValidationSettings(n_bootstrap=200, n_simulations=200, seed=3)
     summary, table, models = validate(units, margins, settings)
     again, table_again, _ = validate(units, margins, settings)
     assert json.dumps(summary) == json.dumps(again)
@@ -281,14 +282,14 @@ def test_validation_is_deterministic_and_sane() -> None:
         assert 0 < summary["noise_ceiling"]["unit"][name]["mean"] <= 1
     assert summary["held_out"]["model"]["n"] == 3 and len(models) == 3
     assert summary["alpha"] == pytest.approx(12.0, rel=0.3)
-    other, _, _ = validate(units, margins, Settings(n_bootstrap=200, n_simulations=200, seed=4))
+    other, _, _ = validate(units, margins, ValidationSettings(n_bootstrap=200, n_simulations=200, seed=4))
     assert other["alpha"] != summary["alpha"]  # another seed, another split
 
 
 def test_too_few_held_out_units_fail() -> None:
     units, margins = simulated_units(alpha=12.0, n_units=4)
     with pytest.raises(ValueError, match="imi.fit_fraction"):
-        validate(units, margins, Settings(fit_fraction=0.9))
+        validate(units, margins, ValidationSettings(fit_fraction=0.9))
 
 
 # Extreme units

@@ -19,7 +19,7 @@ from pathlib import Path
 import pooch
 import pytest
 
-from mis.imi.download import MARKER, fetch_dataset, unpack
+from mis.imi.download import MARKER, download_imi, unpack
 from mis.imi.release import FILE_MAP, DatasetError, dataset_path
 
 RESPONSES = "human_responses/responses_main.csv"
@@ -78,7 +78,7 @@ def record(tmp_path: Path, monkeypatch) -> dict[str, bytes]:
 
 def test_download_from_the_record_verifies_unpacks_and_reports(tmp_path: Path, record: dict[str, bytes]) -> None:
     data = tmp_path / "data"
-    report = fetch_dataset(data, NEEDED, tmp_path / "files.json")
+    report = download_imi(data, NEEDED, tmp_path / "files.json")
     assert report["record_read"] and [e["name"] for e in report["files"]] == list(record)
     entry = report["files"][0]
     assert entry["record_checksum"] == f"md5:{hashlib.md5(record['human_responses.zip']).hexdigest()}"
@@ -92,19 +92,19 @@ def test_download_from_the_record_verifies_unpacks_and_reports(tmp_path: Path, r
 
 def test_a_pinned_sha256_that_does_not_match_deletes_the_download(tmp_path: Path, record: dict[str, bytes]) -> None:
     with pytest.raises(DatasetError, match="checksum mismatch.*image_data.tar.gz.*imi.sha256.*deleted"):
-        fetch_dataset(tmp_path / "data", NEEDED, tmp_path / "files.json", sha256={"image_data.tar.gz": "0" * 64})
+        download_imi(tmp_path / "data", NEEDED, tmp_path / "files.json", sha256={"image_data.tar.gz": "0" * 64})
     assert not (tmp_path / "data" / "image_data.tar.gz").exists() and not (tmp_path / "files.json").exists()
 
 
 def test_a_file_the_record_does_not_hold_is_named(tmp_path: Path, record: dict[str, bytes]) -> None:
     with pytest.raises(DatasetError, match=r"has no file\(s\) \['stimuli.zip'\].*it lists \['human_responses.zip'"):
-        fetch_dataset(tmp_path / "data", NEEDED, tmp_path / "files.json", files=["stimuli.zip"])
+        download_imi(tmp_path / "data", NEEDED, tmp_path / "files.json", files=["stimuli.zip"])
 
 
 def test_offline_fails_at_once_saying_what_to_put_where(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # a closed port: no connection
     with pytest.raises(DatasetError) as error:
-        fetch_dataset(tmp_path / "data", NEEDED, tmp_path / "files.json")
+        download_imi(tmp_path / "data", NEEDED, tmp_path / "files.json")
     message = str(error.value)
     assert "doi:10.5281/zenodo.8131197 could not be read" in message and "https://zenodo.org/records/8131197" in message
     assert f"put them in {(tmp_path / 'data').resolve()}/" in message and f"{RESPONSES}, {FILE_MAP}" in message
@@ -117,14 +117,14 @@ def test_offline_uses_pinned_files_placed_by_hand(tmp_path: Path, record: dict[s
         (data / name).write_bytes(content)
     monkeypatch.setattr(pooch.core, "doi_to_repository", lambda doi, **kw: (_ for _ in ()).throw(ConnectionError("offline")))
     pins = {name: hashlib.sha256(content).hexdigest() for name, content in record.items()}
-    report = fetch_dataset(data, NEEDED, tmp_path / "files.json", sha256=pins)
+    report = download_imi(data, NEEDED, tmp_path / "files.json", sha256=pins)
     assert not report["record_read"] and all(e["verified"] for e in report["files"])
     assert Path(report["located"][FILE_MAP]).is_file()
     (data / "image_data" / MARKER).unlink()  # now the unpacked folder looks placed by hand ...
     (data / "image_data.tar.gz").unlink()
     with pytest.raises(DatasetError, match=f"{FILE_MAP} below .* came from no verified download"):
-        fetch_dataset(data, NEEDED, tmp_path / "files.json", sha256={"human_responses.zip": pins["human_responses.zip"]})
-    report = fetch_dataset(data, NEEDED, tmp_path / "files.json", allow_unverified=True,  # ... usable with the opt-in
+        download_imi(data, NEEDED, tmp_path / "files.json", sha256={"human_responses.zip": pins["human_responses.zip"]})
+    report = download_imi(data, NEEDED, tmp_path / "files.json", allow_unverified=True,  # ... usable with the opt-in
                            sha256={"human_responses.zip": pins["human_responses.zip"]})
     assert report["unverified"] == [FILE_MAP]
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from mis.scoring import normalise, score_tasks, task_margins
-from mis.tasks import Tasks, sample_tasks
+from mis.tasks import Tasks, draw_tasks
 
 
 def hand_tasks() -> tuple[torch.Tensor, Tasks]:
@@ -65,7 +65,7 @@ def test_vectorised_margins_equal_loop(max_gram_images: int) -> None:
     rng = np.random.default_rng(1)
     emb = normalise(torch.from_numpy(rng.normal(size=(300, 16))))
     ranking = np.stack([rng.permutation(300) for _ in range(40)])
-    tasks = sample_tasks(ranking[:, :24], ranking[:, ::-1][:, :24], n_tasks=4, n_refs=5, rng=rng)
+    tasks = draw_tasks(ranking[:, :24], ranking[:, ::-1][:, :24], n_tasks=4, n_refs=5, rng=rng)
     got = task_margins(emb, tasks, max_gram_images=max_gram_images, max_bytes=4096).numpy()
     np.testing.assert_allclose(got, loop_margins(emb.numpy(), tasks), atol=1e-6)
 
@@ -82,7 +82,7 @@ def test_clear_unit_scores_near_one_and_shuffled_units_near_half() -> None:
     shuffled = np.stack([rng.permutation(np.arange(120, n_images))[:120] for _ in range(n_shuffled)])
     top = np.concatenate([np.arange(60)[None], shuffled[:, :60]])
     bottom = np.concatenate([np.arange(60, 120)[None], shuffled[:, 60:]])
-    scores = score_tasks(emb, sample_tasks(top, bottom, n_tasks=10, n_refs=5, rng=rng), alpha=16.0)
+    scores = score_tasks(emb, draw_tasks(top, bottom, n_tasks=10, n_refs=5, rng=rng), alpha=16.0)
     assert scores.mis[0] > 0.99 and scores.hard_accuracy[0] == 1.0
     assert abs(scores.mis[1:].mean() - 0.5) < 0.01
     assert abs(scores.hard_accuracy[1:].mean() - 0.5) < 0.02

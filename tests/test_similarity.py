@@ -17,11 +17,11 @@ from PIL import Image
 from conftest import REPO, SCHEMA
 from mis.config import ConfigError, validate_config
 from mis.models import WeightsError
-from mis.similarity import build_embedder, build_pairwise, embed_images, pairwise_task_margins
+from mis.similarity import build_embedder, build_pairwise, embed_paths, pairwise_task_margins
 from mis.similarity.dreamsim_embedder import VARIANTS, _local_hub_load, build_dreamsim, release_url
 from mis.similarity.pairwise import build_dists, build_lpips, square_transform
 from mis.similarity.weights import offline_torch_hub
-from mis.tasks import sample_tasks
+from mis.tasks import draw_tasks
 
 CPU = torch.device("cpu")
 PAIR_SIZE = 32  # small images keep the pairwise tests fast (VGG-16 takes ~1 s per pair here)
@@ -46,11 +46,11 @@ def photos(folder: Path) -> list[str]:
 
 def test_dreamsim_ensemble_architecture_embeds_unit_norm_1792(random_ensemble, small_image_folder: Path) -> None:
     paths = photos(small_image_folder)[:2]
-    embeddings, readable = embed_images(random_ensemble, str(small_image_folder), paths, batch_size=2, num_workers=0)
+    embeddings, readable = embed_paths(random_ensemble, str(small_image_folder), paths, batch_size=2, num_workers=0)
     assert embeddings.shape == (2, 1792) and embeddings.dtype == np.float32 and readable.all()
     np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
     assert not np.allclose(embeddings[0], embeddings[1])
-    again, _ = embed_images(random_ensemble, str(small_image_folder), paths[:1], batch_size=1, num_workers=0)
+    again, _ = embed_paths(random_ensemble, str(small_image_folder), paths[:1], batch_size=1, num_workers=0)
     np.testing.assert_allclose(again[0], embeddings[0], atol=1e-5)  # same image alone: same embedding
 
 
@@ -175,7 +175,7 @@ def tiny_tasks(n_images: int):
     """Two units, N = 2 tasks, K = 2 references: 12 images per unit."""
     rng = np.random.default_rng(0)
     ranking = np.stack([rng.permutation(n_images) for _ in range(2)])
-    return sample_tasks(ranking[:, :6], ranking[:, ::-1][:, :6], n_tasks=2, n_refs=2, rng=rng)
+    return draw_tasks(ranking[:, :6], ranking[:, ::-1][:, :6], n_tasks=2, n_refs=2, rng=rng)
 
 
 def test_pairwise_margins_equal_direct_computation(random_pairwise: dict, small_image_folder: Path) -> None:

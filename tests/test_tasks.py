@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mis.tasks import sample_tasks, strata, task_rng
+from mis.tasks import draw_tasks, strata, task_rng
 
 N, K = 20, 9
 
@@ -20,7 +20,7 @@ def known_ranking(n_units: int = 3) -> tuple[np.ndarray, np.ndarray]:
 
 def test_layout_for_paper_setting() -> None:
     top, bottom = known_ranking()
-    tasks = sample_tasks(top, bottom, N, K, np.random.default_rng(0))
+    tasks = draw_tasks(top, bottom, N, K, np.random.default_rng(0))
     assert tasks.max_refs.shape == (3, N, K) and tasks.max_queries.shape == (3, N)
     for u in range(3):
         top_rank = tasks.max_refs[u] - 10_000 * u - 1000 + 1  # 1-based activation rank
@@ -47,10 +47,10 @@ def test_strata_bins() -> None:
 
 def test_shuffle_is_seeded() -> None:
     top, bottom = known_ranking()
-    a = sample_tasks(top, bottom, N, K, task_rng(0, "resnet50"))
-    b = sample_tasks(top, bottom, N, K, task_rng(0, "resnet50"))
-    c = sample_tasks(top, bottom, N, K, task_rng(1, "resnet50"))
-    d = sample_tasks(top, bottom, N, K, task_rng(0, "googlenet"))
+    a = draw_tasks(top, bottom, N, K, task_rng(0, "resnet50"))
+    b = draw_tasks(top, bottom, N, K, task_rng(0, "resnet50"))
+    c = draw_tasks(top, bottom, N, K, task_rng(1, "resnet50"))
+    d = draw_tasks(top, bottom, N, K, task_rng(0, "googlenet"))
     for name in ("max_refs", "max_queries", "min_refs", "min_queries"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     assert not np.array_equal(a.max_refs, c.max_refs)
@@ -62,4 +62,4 @@ def test_shuffle_is_seeded() -> None:
 def test_too_few_ranked_images_is_an_error() -> None:
     top, bottom = known_ranking()
     with pytest.raises(ValueError, match="need the 200 most extreme images"):
-        sample_tasks(top[:, :150], bottom[:, :150], N, K, np.random.default_rng(0))
+        draw_tasks(top[:, :150], bottom[:, :150], N, K, np.random.default_rng(0))

@@ -16,11 +16,18 @@ from PIL import Image
 
 from conftest import REPO, SCHEMA
 from mis.config import ConfigError, validate_config
-from mis.figures.fig7 import accuracy_correlation, epoch_table, plot_training_dynamics, read_accuracy_table
-from mis.figures.fig8 import layer_changes, plot_all_epochs, plot_first_epoch
-from mis.images import write_manifest
+from mis.analysis.training import (
+    accuracy_correlation,
+    analyze_training,
+    epoch_table,
+    first_epoch_depth_correlation,
+    layer_changes,
+    read_accuracy_table,
+)
+from mis.figures import fig7, fig8
+from mis.images import prepare_images
 from mis.models import build_model
-from mis.storage import read_table
+from mis.storage import read_table, write_table
 from mis.training import category_classes, class_split, split_validation, train_model
 
 ARCHITECTURE = "test_resnet.r160_in1k"
@@ -103,7 +110,7 @@ def tiny_image_set(tmp_path_factory) -> tuple[Path, Path]:
             pixels = np.clip(np.array(colour) + rng.normal(0, 20, (40, 40, 3)), 0, 255).astype(np.uint8)
             Image.fromarray(pixels).save(root / f"{name}_{i}.png")
     manifest = root.parent / f"{root.name}-manifest.csv"
-    write_manifest({"root": str(root), "extensions": [".png"]}, manifest)
+    prepare_images({"root": str(root), "extensions": [".png"]}, manifest)
     return root, manifest
 
 
@@ -214,11 +221,27 @@ def test_accuracy_table_is_checked(tmp_path: Path) -> None:
         read_accuracy_table(path)
 
 
-def test_figures_are_written(units: pd.DataFrame, tmp_path: Path) -> None:
-    table = epoch_table(units, EPOCHS, pd.DataFrame({"epoch": [0, 1, 2], "top1": [6.0, 40.0, 55.0]}))
-    layers = layer_changes(units, EPOCHS)
-    plot_training_dynamics(table, tmp_path / "fig7.pdf", "tiny ResNet", "stand-in")
-    plot_first_epoch(layers, tmp_path / "fig8.pdf", "tiny ResNet", "stand-in")
-    plot_all_epochs(layers, tmp_path / "fig8_all_epochs.pdf", "tiny ResNet", "stand-in")
+def test_first_epoch_depth_correlation() -> None:
+    layers = pd.DataFrame({
+        "epoch": [0, 0, 0, 1, 1, 1, 2], "relative_depth": [0, 0.5, 1] * 2 + [0],
+        "delta_previous": [np.nan] * 3 + [0.1, 0.2, 0.3] + [5.0],
+    })
+    first, second, r, n = first_epoch_depth_correlation(layers)
+    assert (first, second, n) == (0, 1, 3) and r == pytest.approx(1.0)
+
+
+def test_figures_are_drawn_from_the_analysis_tables(units: pd.DataFrame, tmp_path: Path) -> None:
+    paths = {name: tmp_path / f"{name}.csv" for name in ("accuracy", "epochs", "correlation", "layers", "depth")}
+    write_table(pd.DataFrame({"epoch": [0, 1, 2], "top1": [6.0, 40.0, 55.0]}), paths["accuracy"])
+    unit_paths = []
+    for model, rows in units.groupby("model"):
+        unit_paths.append(tmp_path / f"{model}.parquet")
+        write_table(rows, unit_paths[-1])
+    analyze_training(unit_paths, EPOCHS, paths["accuracy"], paths["epochs"], paths["correlation"], paths["layers"], paths["depth"])
+    correlation = read_table(paths["correlation"]).iloc[0]  # two epochs after the first: ρ undefined
+    assert np.isnan(correlation["spearman"]) and correlation["n_epochs"] == 2
+    tables = {name: read_table(path) for name, path in paths.items()}
+    fig7.plot(tables["epochs"], tables["correlation"], tmp_path / "fig7.pdf", "tiny ResNet", "stand-in")
+    fig8.plot(tables["layers"], tables["depth"], tmp_path / "fig8.pdf", tmp_path / "fig8_all_epochs.pdf", "tiny ResNet", "stand-in")
     for name in ("fig7.pdf", "fig8.pdf", "fig8_all_epochs.pdf"):
         assert (tmp_path / name).read_bytes().startswith(b"%PDF") and (tmp_path / name).stat().st_size > 1000, name

@@ -28,7 +28,7 @@ def reduced_config(workdir: Path) -> Path:
     file_list.write_text("\n".join(sorted(p.name for p in DEMO_IMAGES.glob("*.jpg"))[::8][:N_IMAGES]) + "\n")
     config["images"] = {"root": str(DEMO_IMAGES), "file_list": str(file_list)}
     config["models"] = {name: config["models"][name] for name in ("mobilenetv2_100", "resnet18-untrained")}
-    config["tasks"] = {"n_tasks": 3, "n_references": 2}
+    config["tasks"] = {"n_tasks": 3, "n_refs": 2}
     config["extraction"]["batch_size"] = 16
     config.pop("training", None)  # Fig. 7, 8 have their own test (tests/test_training.py)
     path = workdir / "config.yaml"

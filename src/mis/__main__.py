@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from mis.api import DEFAULT_CONFIG, SCHEMA, Scoring, score_layer
+from mis.api import DEFAULT_CONFIG, SCHEMA, score_layer, scoring_settings
 from mis.cluster import install_profile
 from mis.config import config_reference
 from mis.models import WeightsError, build_model, eval_transform
@@ -108,7 +108,7 @@ def score(args: argparse.Namespace) -> pd.DataFrame:
             n_tasks=args.n_tasks,
             n_refs=args.n_refs,
             seed=args.seed,
-            scoring=Scoring.from_config(args.config),
+            scoring=scoring_settings(args.config),
             transform=eval_transform(model, args.library),
             batch_size=args.batch_size,
             num_workers=args.num_workers,

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from mis.datasets import image_loader
 from mis.layers import Layer
 from mis.models import to_input
+from mis.settings import ExtractionSettings
 from mis.storage import atomic_path
 
 log = logging.getLogger(__name__)
@@ -320,19 +321,6 @@ def probe_layers(model: nn.Module, layers: Sequence[Layer], input_size: Sequence
     return [layers[i] for i in sorted(reached)], [reached[i] for i in sorted(reached)]
 
 
-@dataclass(frozen=True)
-class StreamSettings:
-    """How the pass runs: k per side, quantile levels, data loading and checkpointing."""
-
-    k: int
-    batch_size: int = 64
-    num_workers: int = 0
-    levels: tuple[float, ...] = ()
-    n_near: int = 0
-    quantile_sample: int = 1000
-    checkpoint_every: int = 50  # batches
-
-
 def pass_order(n_images: int, sample_size: int) -> tuple[np.ndarray, int]:
     """Image order of the pass: a systematic sample (evenly spaced indices, so every class of a
     sorted class-folder tree is represented) first, then the remaining images in index order."""
@@ -350,7 +338,7 @@ def extract_extremes(
     dataset: torch.utils.data.Dataset,
     n_units: int,
     device: torch.device,
-    settings: StreamSettings,
+    settings: ExtractionSettings,
     checkpoint: str | os.PathLike | None = None,
     signature: dict[str, Any] | None = None,
 ) -> Extremes:
@@ -398,7 +386,7 @@ def extract_extremes(
     if n_readable < 2 * settings.k:
         raise ValueError(
             f"only {n_readable} readable images; the top and bottom {settings.k} per unit must not overlap, "
-            f"so at least {2 * settings.k} are needed (lower tasks.n_tasks or tasks.n_references)"
+            f"so at least {2 * settings.k} are needed (lower tasks.n_tasks or tasks.n_refs)"
         )
     if n_skipped:
         log.warning("skipped %d unreadable images of %d", n_skipped, len(order))

@@ -16,16 +16,14 @@ import difflib
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from mis.activations import StreamSettings, extract_extremes, probe_layers
+from mis.activations import extract_extremes, probe_layers
 from mis.config import load_config
 from mis.datasets import ImageDataset
 from mis.images import build_manifest
@@ -33,8 +31,9 @@ from mis.layers import LAYER_TYPES, Layer, layer_table, select_layers
 from mis.models import eval_transform, select_device, to_device
 from mis.results import unit_table
 from mis.scoring import scores_from_margins
+from mis.settings import ExtractionSettings, ScoringSettings, TaskSettings
 from mis.similarity.margins import margins_function
-from mis.tasks import check_image_count, rows_of, sample_tasks, task_images, task_rng
+from mis.tasks import check_image_count, rows_of, draw_tasks, task_images, task_rng
 
 PathLike = str | os.PathLike
 REPO = Path(__file__).resolve().parents[2]
@@ -43,20 +42,10 @@ SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 Transform = tuple[Callable, Sequence[int]]  # image transform and its output size (C, H, W)
 
 
-@dataclass(frozen=True)
-class Scoring:
-    """How tasks are scored: the ``similarity`` config section, α, and the constant-unit threshold."""
-
-    similarity: dict[str, Any]
-    alpha: float
-    constant_threshold: float
-
-    @classmethod
-    def from_config(cls, path: PathLike = DEFAULT_CONFIG) -> Scoring:
-        """The settings of a workflow config file, validated and with the schema's defaults, so
-        that a layer scored here is scored exactly as the workflow scores it."""
-        config = load_config(path, SCHEMA)
-        return cls(config["similarity"], config["mis"]["alpha"], config["mis"]["constant_threshold"])
+def scoring_settings(path: PathLike = DEFAULT_CONFIG) -> ScoringSettings:
+    """The scoring settings of a workflow config file, validated and with the schema's defaults, so
+    that a layer scored here is scored exactly as the workflow scores it."""
+    return ScoringSettings.from_config(load_config(path, SCHEMA))
 
 
 def find_layer(model: nn.Module, layer_name: str) -> Layer:
@@ -91,7 +80,7 @@ def score_layer(
     n_tasks: int = 10,
     n_refs: int = 5,
     seed: int = 0,
-    scoring: Scoring | None = None,
+    scoring: ScoringSettings | None = None,
     transform: Transform | None = None,
     extensions: Sequence[str] = (".jpg", ".jpeg", ".png"),
     batch_size: int = 32,
@@ -108,7 +97,8 @@ def score_layer(
     default's similarity and α. Tasks are seeded by ``seed`` and ``name``. The model is moved to
     ``device`` and evaluated in eval mode; its training mode is restored afterwards.
     """
-    scoring = scoring or Scoring.from_config()
+    scoring = scoring or scoring_settings()
+    tasks_settings = TaskSettings(n_tasks, n_refs, seed)
     dev = select_device(device)
     layer = find_layer(model, layer_name)
     transform_fn, input_size = transform or eval_transform(model)
@@ -117,13 +107,13 @@ def score_layer(
     try:
         layer_info = layer_row(model, layer, input_size, dev)
         manifest = build_manifest(images_root, extensions)
-        check_image_count(len(manifest), n_tasks, n_refs, names=("n_tasks", "n_refs"))
+        check_image_count(len(manifest), tasks_settings, names=("n_tasks", "n_refs"))
         dataset = ImageDataset(images_root, manifest["path"], transform_fn, input_size)
-        settings = StreamSettings(k=n_tasks * (n_refs + 1), batch_size=batch_size, num_workers=num_workers)
+        settings = ExtractionSettings(k=tasks_settings.images_per_side, batch_size=batch_size, num_workers=num_workers)
         extremes = extract_extremes(model, [layer], dataset, int(layer_info["channels"][0]), dev, settings)
     finally:
         model.train(was_training)
-    tasks = sample_tasks(extremes.top_idx.T, extremes.bottom_idx.T, n_tasks, n_refs, task_rng(seed, name))
+    tasks = draw_tasks(extremes.top_idx.T, extremes.bottom_idx.T, n_tasks, n_refs, task_rng(seed, name))
     needed = task_images(tasks)  # embed just these
     paths = list(manifest["path"].to_numpy()[needed])
     margins_of = margins_function(scoring.similarity, images_root, paths, batch_size, num_workers, dev)

@@ -35,6 +35,7 @@ from torchvision import transforms
 
 from mis.datasets import ImageDataset
 from mis.results import model_summary
+from mis.settings import BrowserSettings
 from mis.storage import atomic_directory, read_arrays, read_table
 from mis.tasks import Tasks, read_tasks
 
@@ -44,16 +45,6 @@ TEMPLATE = Path(__file__).with_name("browser_template")
 STATIC_FILES = ("browser.js", "browser.css")
 INDEX_PLACEHOLDER = "{{INDEX_JSON}}"
 DIGITS = 4  # decimals of the scores in the data files (the page shows 3)
-
-
-@dataclass(frozen=True)
-class BrowserSettings:
-    """What the browser shows per unit, and how many units get images."""
-
-    n_images: int = 8  # most and least activating images per unit
-    thumbnail: int = 96  # px, square
-    units_with_images: int | None = None  # per layer, this many highest- and lowest-MIS units; None: all
-    num_workers: int = 0  # processes decoding images for thumbnails
 
 
 @dataclass
@@ -266,7 +257,7 @@ def build_unit_browser(
             key = str(position)
             shown |= write_model(folder / "data" / key, key, results, paths, settings)
             index["models"].append(model_entry(key, results))
-            index["n_tasks"], index["n_references"] = results.tasks.shape[1:]
+            index["n_tasks"], index["n_refs"] = results.tasks.shape[1:]
             log.info("%s: %d units", results.name, len(results.units))
         n_written = write_thumbnails(images_root, paths, sorted(shown), folder / "images", settings.thumbnail, settings.num_workers)
         log.info("%d thumbnails of the %d images shown", n_written, len(shown))

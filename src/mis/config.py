@@ -25,11 +25,19 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(parts) or "<root>"
 
 
+# Keys renamed since a release, so that an older config fails saying what to write instead.
+RENAMED_KEYS = {"tasks.n_references": "tasks.n_refs"}
+
+
 def validate_config(config: dict[str, Any], schema_path: str | Path) -> dict[str, Any]:
     """Validate ``config`` in place (filling schema defaults) and return it.
 
     Raises ConfigError naming the first invalid key, e.g. ``config key 'tasks.n_tasks': ...``.
     """
+    for old, new in RENAMED_KEYS.items():
+        section, key = old.rsplit(".", 1)
+        if key in (config.get(section) or {}):
+            raise ConfigError(f"config key '{old}' is now called '{new}'")
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator_cls = jsonschema.validators.validator_for(schema)
     validator = _with_defaults(validator_cls)(schema)

@@ -80,7 +80,7 @@ def read_units(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
     return pd.concat([read_table(p) for p in paths], ignore_index=True)
 
 
-def write_model_summary(units_paths: Sequence[str | os.PathLike], summary_path: str | os.PathLike) -> pd.DataFrame:
+def summarize_models(units_paths: Sequence[str | os.PathLike], summary_path: str | os.PathLike) -> pd.DataFrame:
     """Per-model summary over all models' unit tables."""
     summary = model_summary(read_units(units_paths))
     write_table(summary, summary_path)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from mis.formula import hard_accuracy, unit_mis
 from mis.tasks import Tasks
 
 # A Gram entry (a D-dim dot product, compute-bound) costs about 1/37 of gathering one D-dim
@@ -70,13 +71,10 @@ def task_margins(embeddings: torch.Tensor, tasks: Tasks, max_gram_images: int = 
 
 
 def scores_from_margins(margins: torch.Tensor, alpha: float) -> Scores:
-    """Per-unit MIS (mean of σ(α·Δ) over tasks) and hard accuracy (share of tasks with Δ > 0)."""
-    margins = margins.double()
-    return Scores(
-        mis=torch.sigmoid(alpha * margins).mean(dim=1).cpu().numpy(),
-        hard_accuracy=(margins > 0).double().mean(dim=1).cpu().numpy(),
-        margins=margins.cpu().numpy(),
-    )
+    """Per-unit MIS (mean of σ(α·Δ) over tasks) and hard accuracy (share of tasks with Δ > 0), by
+    ``mis.formula``."""
+    margins = margins.double().cpu().numpy()
+    return Scores(mis=unit_mis(margins, alpha), hard_accuracy=hard_accuracy(margins), margins=margins)
 
 
 def score_tasks(embeddings: torch.Tensor, tasks: Tasks, alpha: float) -> Scores:

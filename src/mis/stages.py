@@ -1,7 +1,7 @@
 """The torch stages of the pipeline, each from input files to output files.
 
 The Snakemake scripts are thin adapters around these (the stages without torch live beside their
-logic: images.write_manifest, tasks.write_tasks, results.write_model_summary); tests and notebooks
+logic: images.prepare_images, tasks.sample_tasks, results.summarize_models); tests and notebooks
 call them directly.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from mis import __version__
-from mis.activations import StreamSettings, extract_extremes, probe_layers
+from mis.activations import extract_extremes, probe_layers
 from mis.datasets import ImageDataset
 from mis.embedding_cache import EmbeddingCache, image_keys
 from mis.images import manifest_fingerprint
@@ -23,9 +23,9 @@ from mis.layers import layer_table, select_layers
 from mis.models import WeightsError, build_model, eval_transform, library_of, select_device, to_device
 from mis.results import unit_table
 from mis.scoring import scores_from_margins, task_margins
-from mis.similarity import build_embedder, embed_images
-from mis.similarity.embedding import PAIRWISE_BACKENDS
+from mis.similarity import build_embedder, embed_paths
 from mis.similarity.margins import margins_function
+from mis.settings import ExtractionSettings, ScoringSettings
 from mis.storage import read_arrays, read_table, write_arrays, write_json, write_table
 from mis.tasks import read_tasks, rows_of, task_images
 
@@ -37,11 +37,9 @@ EMBED_BLOCK = 4096  # images per cache shard: a killed run loses at most this ma
 def extract_activations(
     model_name: str,
     model_spec: dict[str, Any],
-    extraction: dict[str, Any],
+    settings: ExtractionSettings,
     images_root: PathLike,
     manifest_path: PathLike,
-    k: int,
-    n_near: int,
     device: str,
     threads: int,
     extremes_path: PathLike,
@@ -50,7 +48,7 @@ def extract_activations(
     config_key: str = "models",
 ) -> None:
     """Top-k and bottom-k images per unit over the whole image set, for every layer of interest, and
-    the ``n_near`` images closest to each configured activation quantile (harder query conditions).
+    the ``settings.n_near`` images closest to each configured activation quantile (harder query conditions).
     A killed run resumes from ``<extremes_path>.checkpoint``. A model that cannot be built fails
     naming ``config_key``, the config entry it came from."""
     torch.set_num_threads(threads)
@@ -59,27 +57,18 @@ def extract_activations(
         model = to_device(build_model(model_spec), dev)
     except WeightsError as error:
         raise WeightsError(f"model '{model_name}' (config key '{config_key}'): {error}") from error
-    layers = select_layers(model, extraction["layer_types"], extraction["include"], extraction["exclude"])
+    layers = select_layers(model, list(settings.layer_types), list(settings.include), list(settings.exclude))
     transform, input_size = eval_transform(model, library_of(model_spec))
     layers, counts = probe_layers(model, layers, input_size, dev)
     table = layer_table(layers, counts)
     manifest = read_table(manifest_path)
     dataset = ImageDataset(images_root, manifest["path"], transform, input_size)
-    settings = StreamSettings(
-        k=k,
-        batch_size=extraction["batch_size"],
-        num_workers=extraction["num_workers"],
-        levels=tuple(extraction["query_quantiles"]),
-        n_near=n_near,
-        quantile_sample=extraction["quantile_sample"],
-        checkpoint_every=extraction["checkpoint_every"],
-    )
     fingerprint, layer_names = manifest_fingerprint(manifest), list(table["layer"])
     signature = {
         "model": model_spec,
         "dataset": fingerprint,
         "layers": layer_names,
-        "settings": {"k": k, "levels": settings.levels, "n_near": n_near, "sample": settings.quantile_sample},
+        "settings": {"k": settings.k, "levels": settings.levels, "n_near": settings.n_near, "sample": settings.quantile_sample},
     }
     log.info("%s: %d layers, %d units, %d images on %s", model_name, len(layers), sum(counts), len(manifest), dev)
     extremes = extract_extremes(model, layers, dataset, sum(counts), dev, settings, f"{extremes_path}.checkpoint", signature)
@@ -109,14 +98,14 @@ def extract_activations(
             "n_skipped": extremes.n_skipped,
             "n_layers": len(layers),
             "n_units": sum(counts),
-            "k": k,
+            "k": settings.k,
             "mis_version": __version__,
             "torch_version": torch.__version__,
         },
     )
 
 
-def embed_image_set(
+def embed_images(
     similarity: dict[str, Any],
     images_root: PathLike,
     manifest_path: PathLike,
@@ -140,7 +129,7 @@ def embed_image_set(
         nonlocal embedder
         embedder = embedder or build_embedder(similarity, select_device(device))  # only if needed
         paths = list(manifest["path"].to_numpy()[needed[positions]])
-        return embed_images(embedder, images_root, paths, similarity["batch_size"], similarity["num_workers"])[0]
+        return embed_paths(embedder, images_root, paths, similarity["batch_size"], similarity["num_workers"])[0]
 
     n_embedded = cache.fill(keys, embed, block=EMBED_BLOCK)
     write_arrays(embeddings_path, image=needed, embeddings=cache.get(keys))
@@ -154,11 +143,10 @@ def compute_mis(
     tasks_path: PathLike,
     extremes_path: PathLike,
     layers_path: PathLike,
-    similarity: dict[str, Any],
+    scoring: ScoringSettings,
     embeddings_path: PathLike | None,
     images_root: PathLike,
     manifest_path: PathLike | None,
-    mis: dict[str, Any],
     device: str,
     units_path: PathLike,
 ) -> None:
@@ -166,7 +154,8 @@ def compute_mis(
     (embedding backends) or by comparing every task's image pairs (pairwise backends)."""
     dev = select_device(device)
     tasks = read_tasks(tasks_path)
-    if similarity["backend"] in PAIRWISE_BACKENDS:
+    similarity = scoring.similarity
+    if scoring.pairwise:
         paths = list(read_table(manifest_path)["path"])
         margins_of = margins_function(similarity, images_root, paths, similarity["batch_size"], similarity["num_workers"], dev)
         margins = margins_of(tasks)
@@ -174,11 +163,11 @@ def compute_mis(
         stored = read_arrays(embeddings_path)
         embeddings = torch.from_numpy(stored["embeddings"]).to(dev)
         margins = task_margins(embeddings, rows_of(tasks, stored["image"], embeddings_path))
-    scores = scores_from_margins(margins, mis["alpha"])
-    if np.isnan(scores.mis).any():
+    scores = scores_from_margins(margins, scoring.alpha)
+    if np.isnan(scores.margins).any():
         raise ValueError(f"NaN MIS for {model_name}: a task uses an image that could not be read or embedded")
     extremes = read_arrays(extremes_path)
     value_range = extremes["top_val"][:, 0] - extremes["bottom_val"][:, 0]
     ties = (extremes["top_ties"], extremes["bottom_ties"])
-    table = unit_table(model_name, read_table(layers_path), value_range, scores.mis, scores.hard_accuracy, mis["constant_threshold"], ties)
+    table = unit_table(model_name, read_table(layers_path), value_range, scores.mis, scores.hard_accuracy, scoring.constant_threshold, ties)
     write_table(table, units_path)

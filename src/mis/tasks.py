@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mis.settings import TaskSettings
 from mis.storage import read_arrays, write_arrays
 
 
@@ -33,7 +34,7 @@ class Tasks:
         return self.max_refs.shape
 
 
-CONFIG_KEYS = ("tasks.n_tasks", "tasks.n_references")
+CONFIG_KEYS = ("tasks.n_tasks", "tasks.n_refs")
 
 
 class TooFewImages(ValueError):
@@ -43,7 +44,7 @@ class TooFewImages(ValueError):
 
     def __init__(self, n_images: int, n_tasks: int, n_refs: int, names: tuple[str, str] = CONFIG_KEYS):
         self.n_images, self.n_tasks, self.n_refs = n_images, n_tasks, n_refs
-        need = images_needed(n_tasks, n_refs)
+        need = 2 * TaskSettings(n_tasks, n_refs).images_per_side
         super().__init__(
             f"{n_images} images, but N = {n_tasks} tasks with K = {n_refs} references need 2·N·(K+1) = {need} "
             f"(the N·(K+1) most and least activating per unit, disjoint): lower {names[0]} or {names[1]}, or add images"
@@ -53,15 +54,11 @@ class TooFewImages(ValueError):
         return TooFewImages(self.n_images, self.n_tasks, self.n_refs, (n_tasks, n_refs))
 
 
-def images_needed(n_tasks: int, n_refs: int) -> int:
-    """Distinct images a unit's tasks use: N·(K+1) per side."""
-    return 2 * n_tasks * (n_refs + 1)
-
-
-def check_image_count(n_images: int, n_tasks: int, n_refs: int, names: tuple[str, str] = CONFIG_KEYS) -> None:
-    """Fail early (before a pass over the images) when the set is too small for the tasks."""
-    if n_images < images_needed(n_tasks, n_refs):
-        raise TooFewImages(n_images, n_tasks, n_refs, names)
+def check_image_count(n_images: int, tasks: TaskSettings, names: tuple[str, str] = CONFIG_KEYS) -> None:
+    """Fail early (before a pass over the images) when the set is too small for the tasks: a unit's
+    tasks use N·(K+1) distinct images per side."""
+    if n_images < 2 * tasks.images_per_side:
+        raise TooFewImages(n_images, tasks.n_tasks, tasks.n_refs, names)
 
 
 def strata(ranked: np.ndarray, n_tasks: int, n_refs: int) -> np.ndarray:
@@ -72,7 +69,7 @@ def strata(ranked: np.ndarray, n_tasks: int, n_refs: int) -> np.ndarray:
     """
     if n_tasks < 1 or n_refs < 1:
         raise ValueError(f"need at least one task and one reference, got N={n_tasks}, K={n_refs}")
-    needed = n_tasks * (n_refs + 1)
+    needed = TaskSettings(n_tasks, n_refs).images_per_side
     if ranked.shape[1] < needed:
         raise ValueError(f"need the {needed} most extreme images per unit, got {ranked.shape[1]}")
     blocks = ranked[:, :needed].reshape(len(ranked), n_refs + 1, n_tasks)  # block b = ranks b·N+1..(b+1)·N
@@ -80,7 +77,7 @@ def strata(ranked: np.ndarray, n_tasks: int, n_refs: int) -> np.ndarray:
     return np.concatenate([references, blocks[:, n_refs:]], axis=1)
 
 
-def sample_tasks(top_idx: np.ndarray, bottom_idx: np.ndarray, n_tasks: int, n_refs: int, rng: np.random.Generator) -> Tasks:
+def draw_tasks(top_idx: np.ndarray, bottom_idx: np.ndarray, n_tasks: int, n_refs: int, rng: np.random.Generator) -> Tasks:
     """Tasks for every unit at once.
 
     ``top_idx``/``bottom_idx``: (units, ≥ N·(K+1)) image indices, most extreme first (highest
@@ -111,10 +108,11 @@ def task_rng(seed: int, model: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(model.encode())])
 
 
-def write_tasks(model: str, extremes_path: str | os.PathLike, n_tasks: int, n_refs: int, seed: int, tasks_path: str | os.PathLike) -> Tasks:
+def sample_tasks(model: str, extremes_path: str | os.PathLike, settings: TaskSettings, tasks_path: str | os.PathLike) -> Tasks:
     """Sample a model's tasks from its extremes file and store them (arrays units-first)."""
     extremes = read_arrays(extremes_path)
-    tasks = sample_tasks(extremes["top_idx"], extremes["bottom_idx"], n_tasks, n_refs, task_rng(seed, model))
+    rng = task_rng(settings.seed, model)
+    tasks = draw_tasks(extremes["top_idx"], extremes["bottom_idx"], settings.n_tasks, settings.n_refs, rng)
     write_arrays(tasks_path, **vars(tasks))
     return tasks
 

@@ -4,11 +4,11 @@ rule extract_activations:
         manifest=rules.prepare_images.output.manifest,
         checkpoint=training_checkpoint_input,
     output:
-        extremes="results/activations/{model}/extremes.npz",
-        layers="results/activations/{model}/layers.csv",
-        meta="results/activations/{model}/meta.json",
+        extremes=paths.EXTREMES,
+        layers=paths.LAYERS,
+        meta=paths.EXTRACTION_META,
     log:
-        "logs/extract_activations/{model}.log",
+        paths.log("extract_activations", "{model}"),
     conda:
         "../../envs/torch.yaml"
     threads: 8
@@ -19,10 +19,8 @@ rule extract_activations:
     params:
         model_spec=lambda wc: ALL_MODEL_SPECS[wc.model],
         config_key=lambda wc: model_config_key(wc.model),
-        extraction=config["extraction"],
+        settings=SETTINGS.extraction,
         images_root=config["images"]["root"],
-        k=IMAGES_PER_SIDE,
-        n_near=TASKS["n_tasks"],
         device=config["device"],
     script:
         "../scripts/extract_activations.py"

@@ -1,3 +1,7 @@
+localrules:
+    build_unit_browser,
+
+
 rule build_unit_browser:
     """A static unit browser (open results/browser/index.html from disk): per model, layers and units
     sortable by MIS, hard accuracy, layer and depth; per unit its most and least activating images
@@ -8,17 +12,15 @@ rule build_unit_browser:
         tasks=expand(rules.sample_tasks.output.tasks, model=MODELS),
         manifest=rules.prepare_images.output.manifest,
     output:
-        browser=directory("results/browser"),
+        browser=directory(paths.BROWSER),
     log:
-        "logs/build_unit_browser.log",
+        paths.log("build_unit_browser"),
     conda:
         "../../envs/torch.yaml"
     threads: 2
     params:
         models=MODELS,
         images_root=config["images"]["root"],
-        # units_with_images: k keeps images for the k highest- and k lowest-MIS units of each layer
-        # only (bounds the thumbnails of a paper-scale run); None keeps them for every unit.
-        settings={"n_images": 8, "thumbnail": 96, "units_with_images": None},
+        settings=SETTINGS.browser,
     script:
         "../scripts/build_unit_browser.py"

@@ -3,6 +3,12 @@ import json
 import os
 import re
 
+from mis import paths
+from mis.settings import Settings
+
+# Every stage's settings, built once from the validated config; rules pass the one they need.
+SETTINGS = Settings.from_config(config)
+
 MODEL_SPECS = dict(config["models"])
 if "sweep" in config:  # the large-scale sweep: timm's pretrained ImageNet-1k models
     from mis.zoo import timm_sweep
@@ -19,14 +25,13 @@ MODEL_LABELS = {name: spec.get("label", name) for name, spec in MODEL_SPECS.item
 # ALL_MODEL_SPECS and ALL_MODELS hold every model whose units are scored.
 TRAINING = config.get("training")
 TRAINING_EPOCHS = {f"{TRAINING['name']}-epoch{e}": e for e in sorted(TRAINING["epochs"])} if TRAINING else {}
-TRAINING_DIR = f"results/training/{TRAINING['name']}" if TRAINING else None
 
 
 def training_checkpoint(epoch):
     """An epoch's checkpoint: the user's (`training.checkpoints.pattern`) or train_model's."""
     if "checkpoints" in TRAINING:
         return TRAINING["checkpoints"]["pattern"].format(epoch=epoch)
-    return f"{TRAINING_DIR}/epoch{epoch}.pth"
+    return paths.CHECKPOINT.format(run=TRAINING["name"], epoch=epoch)
 
 
 def training_model_spec(epoch):
@@ -55,11 +60,7 @@ if set(TRAINING_EPOCHS) & set(MODEL_SPECS):
 ALL_MODEL_SPECS = {**MODEL_SPECS, **{model: training_model_spec(e) for model, e in TRAINING_EPOCHS.items()}}
 ALL_MODELS = list(ALL_MODEL_SPECS)
 SIMILARITY = config["similarity"]["name"]
-TASKS = config["tasks"]
-# Images per side a unit needs: N·(K+1) (references plus queries).
-IMAGES_PER_SIDE = TASKS["n_tasks"] * (TASKS["n_references"] + 1)
-
-EMBEDDING_BACKEND = config["similarity"]["backend"] not in ("lpips", "dists")
+EMBEDDING_BACKEND = not SETTINGS.scoring.pairwise
 
 # Cluster sizes live with the rules (threads, mem_mb, runtime in minutes, gpu), so that a generic
 # SLURM profile (executor, account, partition) submits each job at its size; locally, threads are
@@ -84,47 +85,26 @@ EMBEDDING_CACHE = os.path.join(
 )
 
 # The convergence analysis re-scores every unit for n = 1 … N tasks: embedding backends only.
-ALL_FIGURES = [
-    "figures/fig3.pdf",
-    "figures/fig4.pdf",
-    "figures/fig5.pdf",
-    "figures/fig6.pdf",
-    "figures/constant_units.pdf",
-    "figures/example_units.pdf",
-] + (["figures/convergence.pdf"] if EMBEDDING_BACKEND else [])
+FIGURE_NAMES = ["fig3", "fig4", "fig5", "fig6", "constant_units", "example_units"]
+FIGURE_NAMES += ["convergence"] if EMBEDDING_BACKEND else []
 # Training dynamics (Fig. 7, 8): with a `training` config block only.
-if TRAINING:
-    ALL_FIGURES += ["figures/fig7.pdf", "figures/fig8.pdf", "figures/fig8_all_epochs.pdf"]
-# The IMI validation (Fig. 2) and the units of the interventional study: with an `imi` config block only.
+FIGURE_NAMES += ["fig7", "fig8", "fig8_all_epochs"] if TRAINING else []
+# The IMI validation (Fig. 2) and its appendix figures: with an `imi` config block only.
+FIGURE_NAMES += ["fig2", "similarity_comparison", "imi_overestimated_units"] if "imi" in config else []
+ALL_FIGURES = [paths.figure(name) for name in FIGURE_NAMES]
+# The units of the interventional study and the IMI units joined with the project's own scores.
 if "imi" in config:
-    ALL_FIGURES += [
-        "figures/fig2.pdf",
-        "figures/similarity_comparison.pdf",
-        "figures/imi_overestimated_units.pdf",
-        f"results/imi/{SIMILARITY}/unit_join.csv",
-        "results/imi/extreme_units.csv",
-    ]
+    ALL_FIGURES += [paths.UNIT_JOIN.format(backend=SIMILARITY), paths.EXTREME_UNITS]
 
 
 def similarity_inputs(wildcards):
     """Embedding backends score from the cached embeddings; pairwise ones read the task images."""
     if EMBEDDING_BACKEND:
-        return {"embeddings": f"results/embeddings/{SIMILARITY}.npz"}
-    return {"manifest": "results/images/manifest.csv"}
+        return {"embeddings": paths.EMBEDDINGS.format(similarity=SIMILARITY)}
+    return {"manifest": paths.MANIFEST}
 
 
 wildcard_constraints:
     model="|".join(map(re.escape, ALL_MODELS)),
     similarity=re.escape(SIMILARITY),
 
-
-# Seconds-long table and plotting jobs: on a cluster, run them on the submitting node.
-localrules:
-    summarize_models,
-    plot_fig3,
-    plot_fig4,
-    plot_fig5,
-    plot_fig6,
-    plot_constant_units,
-    plot_convergence,
-    build_unit_browser,

@@ -5,10 +5,10 @@ rule embed_images:
         manifest=rules.prepare_images.output.manifest,
         tasks=expand(rules.sample_tasks.output.tasks, model=ALL_MODELS),
     output:
-        embeddings="results/embeddings/{similarity}.npz",
-        report="results/embeddings/{similarity}.json",
+        embeddings=paths.EMBEDDINGS,
+        report=paths.EMBEDDING_REPORT,
     log:
-        "logs/embed_images/{similarity}.log",
+        paths.log("embed_images", "{similarity}"),
     conda:
         "../../envs/torch.yaml"
     threads: 8

@@ -3,9 +3,9 @@ rule prepare_images:
     small for the tasks. Re-runs (and so does everything after it) when the image set changes:
     `image_set` is a hash of every image file's path, size and modification time."""
     output:
-        manifest="results/images/manifest.csv",
+        manifest=paths.MANIFEST,
     log:
-        "logs/prepare_images.log",
+        paths.log("prepare_images"),
     conda:
         "../../envs/images.yaml"
     resources:
@@ -13,7 +13,7 @@ rule prepare_images:
         runtime=per_attempt(60),
     params:
         images=config["images"],
-        tasks=TASKS,
+        tasks=SETTINGS.tasks,
         image_set=lambda wildcards: image_set_signature(config["images"]),
     script:
         "../scripts/prepare_images.py"

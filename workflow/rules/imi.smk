@@ -9,8 +9,11 @@
 if "imi" in config:
     from mis.imi.release import FILE_MAP, RESPONSES
 
+    from dataclasses import replace
+
+    from mis.imi.alpha import ValidationSettings
+
     IMI = config["imi"]
-    IMI_DIR = f"results/imi/{SIMILARITY}"
     # The main similarity backend and the ones only compared (appendix), by name.
     IMI_BACKENDS = {spec["name"]: spec for spec in [config["similarity"], *IMI["similarities"]]}
     IMI_NEEDED = [RESPONSES.format(table=IMI["response_table"])] + (
@@ -25,12 +28,22 @@ if "imi" in config:
     wildcard_constraints:
         backend="|".join(map(re.escape, IMI_BACKENDS)),
 
+    # Seconds-long table and plotting jobs: on a cluster, run them on the submitting node.
+    localrules:
+        fit_alpha,
+        plot_fig2,
+        compare_similarities,
+        plot_similarity_comparison,
+        find_overestimated_units,
+        plot_overestimated_units,
+        select_extreme_units,
+
     rule download_imi:
         """The IMI release from its Zenodo record (pooch, checksums from the record), archives unpacked."""
         output:
-            report="results/imi/files.json",
+            report=paths.IMI_FILES,
         log:
-            "logs/download_imi.log",
+            paths.log("download_imi"),
         conda:
             "../../envs/imi.yaml"
         params:
@@ -49,11 +62,11 @@ if "imi" in config:
         input:
             files=rules.download_imi.output.report,
         output:
-            trials="results/imi/responses/{table}_trials.parquet",
-            his="results/imi/responses/{table}_his.csv",
-            models="results/imi/responses/{table}_models.csv",
+            trials=paths.HUMAN_TRIALS,
+            his=paths.HUMAN_SCORES,
+            models=paths.HUMAN_MODELS,
         log:
-            "logs/score_human_responses/{table}.log",
+            paths.log("score_human_responses", "{table}"),
         wildcard_constraints:
             table="main|lower_quality|all",
         conda:
@@ -68,14 +81,14 @@ if "imi" in config:
         """Task margins and MIS of the IMI units from the images humans saw (file map + ImageNet-train, or stimuli)."""
         input:
             files=rules.download_imi.output.report,
-            human=f"results/imi/responses/{IMI['response_table']}_trials.parquet",
+            human=paths.HUMAN_TRIALS.format(table=IMI["response_table"]),
         output:
-            margins="results/imi/{backend}/margins.parquet",
-            units="results/imi/{backend}/units.csv",
-            trials="results/imi/{backend}/trials.csv",
-            coverage="results/imi/{backend}/coverage.csv",
+            margins=paths.IMI_MARGINS,
+            units=paths.IMI_UNITS,
+            trials=paths.IMI_TRIALS,
+            coverage=paths.IMI_COVERAGE,
         log:
-            "logs/compute_imi_mis/{backend}.log",
+            paths.log("compute_imi_mis", "{backend}"),
         conda:
             "../../envs/torch.yaml"
         threads: 2
@@ -89,8 +102,7 @@ if "imi" in config:
             stimuli_dir=IMI.get("stimuli_dir"),
             pattern=IMI["stimuli_pattern"],
             conditions=IMI["conditions"],
-            similarity=lambda wc: IMI_BACKENDS[wc.backend],
-            alpha=config["mis"]["alpha"],
+            scoring=lambda wc: replace(SETTINGS.scoring, similarity=IMI_BACKENDS[wc.backend]),
             device=config["device"],
         script:
             "../scripts/compute_imi_mis.py"
@@ -98,39 +110,32 @@ if "imi" in config:
     rule fit_alpha:
         """Fit α on a seeded split of IMI units; held-out correlations, bootstrap CIs, noise ceiling."""
         input:
-            his=f"results/imi/responses/{IMI['response_table']}_his.csv",
+            his=paths.HUMAN_SCORES.format(table=IMI["response_table"]),
             margins=rules.compute_imi_mis.output.margins,
         output:
-            summary="results/imi/{backend}/alpha.json",
-            units="results/imi/{backend}/validation_units.csv",
-            models="results/imi/{backend}/validation_models.csv",
+            summary=paths.ALPHA,
+            units=paths.VALIDATION_UNITS,
+            models=paths.VALIDATION_MODELS,
         log:
-            "logs/fit_alpha/{backend}.log",
+            paths.log("fit_alpha", "{backend}"),
         conda:
             "../../envs/imi.yaml"
         params:
             conditions=IMI["conditions"],
-            settings={
-                "objective": IMI["alpha_objective"],
-                "fit_fraction": IMI["fit_fraction"],
-                "seed": IMI.get("seed", config["seed"]),
-                "n_bootstrap": IMI["n_bootstrap"],
-                "n_simulations": IMI["n_simulations"],
-                "ci_level": IMI["ci_level"],
-            },
+            settings=ValidationSettings.from_config(config),
         script:
             "../scripts/fit_alpha.py"
 
     rule plot_fig2:
         """Fig. 2: model-level and unit-level MIS against the IMI human scores."""
         input:
-            summary=f"{IMI_DIR}/alpha.json",
-            units=f"{IMI_DIR}/validation_units.csv",
-            models=f"{IMI_DIR}/validation_models.csv",
+            summary=paths.ALPHA.format(backend=SIMILARITY),
+            units=paths.VALIDATION_UNITS.format(backend=SIMILARITY),
+            models=paths.VALIDATION_MODELS.format(backend=SIMILARITY),
         output:
-            figure="figures/fig2.pdf",
+            figure=report(paths.figure("fig2"), category="Figures", caption="../report/fig2.rst"),
         log:
-            "logs/plot_fig2.log",
+            paths.log("plot_fig2"),
         conda:
             "../../envs/plots.yaml"
         params:
@@ -141,11 +146,11 @@ if "imi" in config:
     rule compare_similarities:
         """Correlation of each backend's MIS with resampled HIS, and the noise ceiling (appendix, p.17)."""
         input:
-            units=expand("results/imi/{backend}/validation_units.csv", backend=IMI_BACKENDS),
+            units=expand(paths.VALIDATION_UNITS, backend=IMI_BACKENDS),
         output:
-            table="results/imi/similarity_comparison.csv",
+            table=paths.SIMILARITY_COMPARISON,
         log:
-            "logs/compare_similarities.log",
+            paths.log("compare_similarities"),
         conda:
             "../../envs/imi.yaml"
         params:
@@ -162,10 +167,12 @@ if "imi" in config:
             table=rules.compare_similarities.output.table,
         output:
             figure=report(
-                "figures/similarity_comparison.pdf", category="Figures", caption="../report/similarity_comparison.rst"
+                paths.figure("similarity_comparison"),
+                category="Figures",
+                caption="../report/similarity_comparison.rst",
             ),
         log:
-            "logs/plot_similarity_comparison.log",
+            paths.log("plot_similarity_comparison"),
         conda:
             "../../envs/plots.yaml"
         script:
@@ -174,12 +181,12 @@ if "imi" in config:
     rule find_overestimated_units:
         """The IMI units whose MIS exceeds their HIS most, with a trial's image paths."""
         input:
-            units=f"{IMI_DIR}/validation_units.csv",
-            trials=f"{IMI_DIR}/trials.csv",
+            units=paths.VALIDATION_UNITS.format(backend=SIMILARITY),
+            trials=paths.IMI_TRIALS.format(backend=SIMILARITY),
         output:
-            table=f"{IMI_DIR}/overestimated_units.csv",
+            table=paths.OVERESTIMATED_UNITS.format(backend=SIMILARITY),
         log:
-            "logs/find_overestimated_units.log",
+            paths.log("find_overestimated_units"),
         conda:
             "../../envs/imi.yaml"
         params:
@@ -193,12 +200,12 @@ if "imi" in config:
             table=rules.find_overestimated_units.output.table,
         output:
             figure=report(
-                "figures/imi_overestimated_units.pdf",
+                paths.figure("imi_overestimated_units"),
                 category="Figures",
                 caption="../report/imi_overestimated_units.rst",
             ),
         log:
-            "logs/plot_overestimated_units.log",
+            paths.log("plot_overestimated_units"),
         conda:
             "../../envs/torch.yaml"
         params:
@@ -209,13 +216,13 @@ if "imi" in config:
     rule join_imi_units:
         """IMI layer names mapped to module names; IMI units joined with the project's own per-unit MIS."""
         input:
-            imi_units=f"{IMI_DIR}/units.csv",
+            imi_units=paths.IMI_UNITS.format(backend=SIMILARITY),
             units=expand(rules.compute_mis.output.units, model=MODELS),
         output:
-            table=f"{IMI_DIR}/unit_join.csv",
-            summary=f"{IMI_DIR}/unit_join.json",
+            table=paths.UNIT_JOIN.format(backend=SIMILARITY),
+            summary=paths.UNIT_JOIN_SUMMARY.format(backend=SIMILARITY),
         log:
-            "logs/join_imi_units.log",
+            paths.log("join_imi_units"),
         conda:
             "../../envs/torch.yaml"
         params:
@@ -229,9 +236,9 @@ if "imi" in config:
         input:
             units=expand(rules.compute_mis.output.units, model=MODELS),
         output:
-            table="results/imi/extreme_units.csv",
+            table=paths.EXTREME_UNITS,
         log:
-            "logs/select_extreme_units.log",
+            paths.log("select_extreme_units"),
         conda:
             "../../envs/analysis.yaml"
         params:

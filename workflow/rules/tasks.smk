@@ -3,17 +3,15 @@ rule sample_tasks:
     input:
         extremes=rules.extract_activations.output.extremes,
     output:
-        tasks="results/tasks/{model}.npz",
+        tasks=paths.TASKS,
     log:
-        "logs/sample_tasks/{model}.log",
+        paths.log("sample_tasks", "{model}"),
     conda:
         "../../envs/analysis.yaml"
     resources:
         mem_mb=per_attempt(4000),
         runtime=per_attempt(60),
     params:
-        n_tasks=TASKS["n_tasks"],
-        n_references=TASKS["n_references"],
-        seed=config["seed"],
+        settings=SETTINGS.tasks,
     script:
         "../scripts/sample_tasks.py"

@@ -1,6 +1,6 @@
 # Training dynamics (Fig. 7, 8): every listed epoch of a training run is a model of the pipeline,
 # <name>-epoch<e>, scored by extract_activations, sample_tasks and compute_mis like any other
-# (TRAINING, TRAINING_EPOCHS, TRAINING_DIR and training_checkpoint come from common.smk). Without a
+# (TRAINING, TRAINING_EPOCHS and training_checkpoint come from common.smk). Without a
 # `training` block in the config these rules are not defined and not part of `all`.
 
 if TRAINING:
@@ -15,10 +15,10 @@ if TRAINING:
                 manifest=rules.prepare_images.output.manifest,
             output:
                 checkpoints=[training_checkpoint(epoch) for epoch in TRAINING["epochs"]],
-                accuracy=f"{TRAINING_DIR}/accuracy.csv",
-                split=f"{TRAINING_DIR}/split.csv",
+                accuracy=paths.TRAINING_ACCURACY.format(run=TRAINING["name"]),
+                split=paths.TRAINING_SPLIT.format(run=TRAINING["name"]),
             log:
-                f"logs/train_model/{TRAINING['name']}.log",
+                paths.log("train_model", TRAINING["name"]),
             conda:
                 "../../envs/torch.yaml"
             threads: 2
@@ -36,32 +36,42 @@ if TRAINING:
             script:
                 "../scripts/train_model.py"
 
-    rule summarize_training:
-        """MIS per epoch (Fig. 3's statistics, with the epoch's top-1 accuracy) and per layer and
-        epoch with its change since the previous epoch; kept apart from results/mis/models.csv."""
+    localrules:
+        analyze_training,
+        plot_fig7,
+        plot_fig8,
+
+    rule analyze_training:
+        """The tables of Figs. 7 and 8: MIS per epoch (Fig. 3's statistics, with the epoch's top-1
+        accuracy, and their Spearman correlation), and per layer and epoch with its change since the
+        previous epoch (and the first epoch's change against depth); kept apart from
+        results/mis/models.csv."""
         input:
             units=expand(rules.compute_mis.output.units, model=list(TRAINING_EPOCHS)),
             accuracy=rules.train_model.output.accuracy if "train" in TRAINING else TRAINING["checkpoints"]["accuracy"],
         output:
-            epochs=f"{TRAINING_DIR}/mis_per_epoch.csv",
-            layers=f"{TRAINING_DIR}/mis_per_layer.csv",
+            epochs=paths.analysis("fig7"),
+            correlation=paths.analysis("fig7_correlation"),
+            layers=paths.analysis("fig8"),
+            depth=paths.analysis("fig8_first_epoch"),
         log:
-            f"logs/summarize_training/{TRAINING['name']}.log",
+            paths.log("analyze_training"),
         conda:
-            "../../envs/plots.yaml"
+            "../../envs/analysis.yaml"
         params:
             epochs=TRAINING_EPOCHS,
         script:
-            "../scripts/summarize_training.py"
+            "../scripts/analyze_training.py"
 
     rule plot_fig7:
         """Fig. 7: MIS per epoch with the 5th–95th percentile band, and MIS vs top-1 accuracy."""
         input:
-            epochs=rules.summarize_training.output.epochs,
+            epochs=rules.analyze_training.output.epochs,
+            correlation=rules.analyze_training.output.correlation,
         output:
-            figure=report("figures/fig7.pdf", category="Figures", caption="../report/fig7.rst"),
+            figure=report(paths.figure("fig7"), category="Figures", caption="../report/fig7.rst"),
         log:
-            "logs/plot_fig7.log",
+            paths.log("plot_fig7"),
         conda:
             "../../envs/plots.yaml"
         params:
@@ -73,12 +83,13 @@ if TRAINING:
     rule plot_fig8:
         """Fig. 8: per-layer change of MIS in the first epoch vs relative depth; appendix: every epoch."""
         input:
-            layers=rules.summarize_training.output.layers,
+            layers=rules.analyze_training.output.layers,
+            depth=rules.analyze_training.output.depth,
         output:
-            first_epoch=report("figures/fig8.pdf", category="Figures", caption="../report/fig8.rst"),
-            all_epochs=report("figures/fig8_all_epochs.pdf", category="Figures", caption="../report/fig8.rst"),
+            first_epoch=report(paths.figure("fig8"), category="Figures", caption="../report/fig8.rst"),
+            all_epochs=report(paths.figure("fig8_all_epochs"), category="Figures", caption="../report/fig8.rst"),
         log:
-            "logs/plot_fig8.log",
+            paths.log("plot_fig8"),
         conda:
             "../../envs/plots.yaml"
         params:

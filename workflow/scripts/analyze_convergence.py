@@ -1,17 +1,15 @@
-"""Snakemake adapter: MIS convergence in the number of tasks."""
+"""Snakemake adapter: the convergence-in-N table."""
 
-from mis.convergence import write_convergence
+from mis.analysis.convergence import analyze_convergence
 from mis.runlog import log_to
 
 log_to(snakemake.log[0])
-write_convergence(
+analyze_convergence(
     models=snakemake.params.models,
     extremes_paths=list(snakemake.input.extremes),
     units_paths=list(snakemake.input.units),
     embeddings_path=snakemake.input.embeddings,
-    n_tasks=snakemake.params.n_tasks,
-    n_refs=snakemake.params.n_references,
-    alpha=snakemake.params.alpha,
-    seed=snakemake.params.seed,
+    tasks=snakemake.params.tasks,
+    scoring=snakemake.params.scoring,
     table_path=snakemake.output.table,
 )

@@ -1,6 +1,8 @@
 """Snakemake adapter: the static unit browser."""
 
-from mis.browser import BrowserSettings, build_unit_browser
+from dataclasses import replace
+
+from mis.browser import build_unit_browser
 from mis.runlog import log_to
 
 log_to(snakemake.log[0])
@@ -12,5 +14,5 @@ build_unit_browser(
     manifest_path=snakemake.input.manifest,
     images_root=snakemake.params.images_root,
     out_dir=snakemake.output.browser,
-    settings=BrowserSettings(**snakemake.params.settings, num_workers=snakemake.threads),
+    settings=replace(snakemake.params.settings, num_workers=snakemake.threads),
 )

@@ -1,7 +1,7 @@
 """Snakemake adapter: task margins and MIS of the IMI units from the images humans saw."""
 
 from mis.imi.release import FILE_MAP, dataset_path
-from mis.imi.scores import load_units, write_imi_mis
+from mis.imi.scores import load_units, compute_imi_mis
 from mis.runlog import log_to
 
 log_to(snakemake.log[0])
@@ -15,7 +15,7 @@ units, root = load_units(
     stimuli_dir=params.stimuli_dir or file_map.parent,
     pattern=params.pattern,
 )
-write_imi_mis(
-    units, root, snakemake.input.human, params.conditions, params.similarity, params.alpha, params.device,
+compute_imi_mis(
+    units, root, snakemake.input.human, params.conditions, params.scoring, params.device,
     snakemake.threads, dict(snakemake.output.items()),
 )

@@ -9,11 +9,10 @@ compute_mis(
     tasks_path=snakemake.input.tasks,
     extremes_path=snakemake.input.extremes,
     layers_path=snakemake.input.layers,
-    similarity=snakemake.params.similarity,
+    scoring=snakemake.params.scoring,
     embeddings_path=snakemake.input.get("embeddings"),
     images_root=snakemake.params.images_root,
     manifest_path=snakemake.input.get("manifest"),
-    mis=snakemake.params.mis,
     device=snakemake.params.device,
     units_path=snakemake.output.units,
 )

@@ -1,10 +1,10 @@
 """Snakemake adapter: the IMI release from its Zenodo record (pooch), verified and unpacked."""
 
-from mis.imi.download import fetch_dataset
+from mis.imi.download import download_imi
 from mis.runlog import log_to
 
 log_to(snakemake.log[0])
-fetch_dataset(
+download_imi(
     data_dir=snakemake.params.data_dir,
     needed=snakemake.params.needed,
     report_path=snakemake.output.report,

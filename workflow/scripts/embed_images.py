@@ -1,10 +1,10 @@
 """Snakemake adapter: embed every image once."""
 
 from mis.runlog import log_to
-from mis.stages import embed_image_set
+from mis.stages import embed_images
 
 log_to(snakemake.log[0])
-embed_image_set(
+embed_images(
     similarity=snakemake.params.similarity,
     images_root=snakemake.params.images_root,
     manifest_path=snakemake.input.manifest,

@@ -7,11 +7,9 @@ log_to(snakemake.log[0])
 extract_activations(
     model_name=snakemake.wildcards.model,
     model_spec=snakemake.params.model_spec,
-    extraction=snakemake.params.extraction,
+    settings=snakemake.params.settings,
     images_root=snakemake.params.images_root,
     manifest_path=snakemake.input.manifest,
-    k=snakemake.params.k,
-    n_near=snakemake.params.n_near,
     device=snakemake.params.device,
     threads=snakemake.threads,
     extremes_path=snakemake.output.extremes,

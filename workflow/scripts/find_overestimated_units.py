@@ -1,7 +1,7 @@
 """Snakemake adapter: the IMI units whose MIS overestimates HIS most."""
 
-from mis.imi.appendix import write_overestimated_units
+from mis.imi.appendix import find_overestimated_units
 from mis.runlog import log_to
 
 log_to(snakemake.log[0])
-write_overestimated_units(snakemake.input.units, snakemake.input.trials, snakemake.params.n, snakemake.output.table)
+find_overestimated_units(snakemake.input.units, snakemake.input.trials, snakemake.params.n, snakemake.output.table)

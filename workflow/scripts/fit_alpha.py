@@ -1,14 +1,14 @@
 """Snakemake adapter: fit α on IMI units and validate MIS against human scores on held-out units."""
 
-from mis.alpha import Settings, write_validation
+from mis.imi.alpha import fit_alpha
 from mis.runlog import log_to
 
 log_to(snakemake.log[0])
-write_validation(
+fit_alpha(
     his_path=snakemake.input.his,
     margins_path=snakemake.input.margins,
     conditions=snakemake.params.conditions,
-    settings=Settings(**snakemake.params.settings),
+    settings=snakemake.params.settings,
     summary_path=snakemake.output.summary,
     units_path=snakemake.output.units,
     models_path=snakemake.output.models,

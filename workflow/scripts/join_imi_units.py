@@ -1,10 +1,10 @@
 """Snakemake adapter: IMI units joined with the project's own per-unit MIS of the same models."""
 
-from mis.imi.layers import write_unit_join
+from mis.imi.layers import join_imi_units
 from mis.runlog import log_to
 
 log_to(snakemake.log[0])
-write_unit_join(
+join_imi_units(
     snakemake.input.imi_units,
     snakemake.params.specs,
     dict(zip(snakemake.params.models, snakemake.input.units, strict=True)),

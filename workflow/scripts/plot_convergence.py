@@ -1,8 +1,8 @@
-"""Snakemake adapter: the convergence figure."""
+"""Snakemake adapter: the convergence-in-N appendix figure."""
 
-from mis.figures.convergence import plot_convergence
+from mis.figures.convergence import plot
 from mis.runlog import log_to
 from mis.storage import read_table
 
 log_to(snakemake.log[0])
-plot_convergence(read_table(snakemake.input.table), snakemake.output.figure, labels=snakemake.params.labels)
+plot(read_table(snakemake.input.table), snakemake.output.figure, labels=snakemake.params.labels)

@@ -1,15 +1,8 @@
-"""Snakemake adapter: appendix figure of example units."""
+"""Snakemake adapter: the example-units appendix figure."""
 
-from mis.figures.example_units import make_example_units
+from mis.figures.example_units import plot
 from mis.runlog import log_to
+from mis.storage import read_table
 
 log_to(snakemake.log[0])
-make_example_units(
-    models=snakemake.params.models,
-    units_paths=list(snakemake.input.units),
-    extremes_paths=list(snakemake.input.extremes),
-    manifest_path=snakemake.input.manifest,
-    images_root=snakemake.params.images_root,
-    table_path=snakemake.output.table,
-    figure_path=snakemake.output.figure,
-)
+plot(read_table(snakemake.input.table), read_table(snakemake.input.images), snakemake.params.images_root, snakemake.output.figure)

@@ -2,14 +2,14 @@
 
 import json
 
-from mis.figures.fig2 import plot_fig2
+from mis.figures.fig2 import plot
 from mis.runlog import log_to
 from mis.storage import read_table
 
 log_to(snakemake.log[0])
 with open(snakemake.input.summary) as handle:
     summary = json.load(handle)
-plot_fig2(
+plot(
     read_table(snakemake.input.units),
     read_table(snakemake.input.models),
     summary,

@@ -1,11 +1,11 @@
 """Snakemake adapter: Fig. 3."""
 
-from mis.figures.fig3 import plot_model_ranking
+from mis.figures.fig3 import plot
 from mis.runlog import log_to
 from mis.storage import read_table
 
 log_to(snakemake.log[0])
-plot_model_ranking(
+plot(
     read_table(snakemake.input.summary),
     snakemake.output.figure,
     similarity_label=snakemake.params.similarity_label,

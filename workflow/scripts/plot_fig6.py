@@ -1,7 +1,8 @@
 """Snakemake adapter: Fig. 6."""
 
-from mis.figures.fig6 import make_fig6
+from mis.figures.fig6 import plot
 from mis.runlog import log_to
+from mis.storage import read_table
 
 log_to(snakemake.log[0])
-make_fig6(list(snakemake.input.units), snakemake.output.table, snakemake.output.figure)
+plot(read_table(snakemake.input.table), snakemake.output.figure)

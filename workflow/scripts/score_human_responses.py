@@ -1,11 +1,11 @@
 """Snakemake adapter: tidy main trials, per-unit human interpretability score and model counts of one IMI table."""
 
 from mis.imi.release import dataset_path
-from mis.imi.responses import write_human_scores
+from mis.imi.responses import score_human_responses
 from mis.runlog import log_to
 
 log_to(snakemake.log[0])
-write_human_scores(
+score_human_responses(
     responses_path=dataset_path(snakemake.input.files, snakemake.params.responses),
     level=snakemake.params.ci_level,
     trials_path=snakemake.output.trials,

@@ -7,10 +7,9 @@ import os
 import pandas as pd
 
 from mis.figures.style import plt, save_pdf
-from mis.storage import read_table
 
 
-def plot_constant_ratio(summary: pd.DataFrame, path: str | os.PathLike, labels: dict[str, str] | None = None) -> None:
+def plot(summary: pd.DataFrame, path: str | os.PathLike, labels: dict[str, str] | None = None) -> None:
     """Share of constant units (max − min activation < threshold) per model, models sorted."""
     labels = labels or {}
     data = summary.sort_values("constant_ratio", ignore_index=True)
@@ -22,8 +21,3 @@ def plot_constant_ratio(summary: pd.DataFrame, path: str | os.PathLike, labels: 
     ax.set_xlabel(f"model ({len(data)} models; constant of all units)")
     ax.set_title("Constant units per model (max − min activation over the dataset < 1e-8)", fontsize=9)
     save_pdf(fig, path)
-
-
-def make_constant_ratio(summary_path: str, figure_path: str, labels: dict[str, str] | None = None) -> None:
-    """The table behind it is the model summary itself (n_constant, constant_ratio)."""
-    plot_constant_ratio(read_table(summary_path), figure_path, labels)

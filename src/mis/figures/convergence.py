@@ -14,7 +14,7 @@ SCENARIOS = {
 }
 
 
-def plot_convergence(table: pd.DataFrame, path: str | os.PathLike, labels: dict[str, str] | None = None) -> None:
+def plot(table: pd.DataFrame, path: str | os.PathLike, labels: dict[str, str] | None = None) -> None:
     """``table``: rows (model, scenario, n_tasks, mean_abs_diff, sem, n_units)."""
     labels = labels or {}
     n_max = int(table["n_tasks"].max())

@@ -39,7 +39,7 @@ def _diagonal(ax: plt.Axes, low: float, high: float) -> None:
     ax.set_aspect("equal")
 
 
-def plot_fig2(
+def plot(
     units: pd.DataFrame,
     models: pd.DataFrame,
     summary: dict[str, Any],
@@ -47,7 +47,7 @@ def plot_fig2(
     similarity_label: str,
     labels: dict[str, str] | None = None,
 ) -> None:
-    """``units``/``models``/``summary``: the outputs of ``mis.alpha.write_validation``."""
+    """``units``/``models``/``summary``: the outputs of ``mis.imi.alpha.fit_alpha``."""
     labels = {**IMI_LABELS, **(labels or {})}
     models = models.sort_values(["model", "condition"], ignore_index=True)
     names = _names(models, labels)

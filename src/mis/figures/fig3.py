@@ -12,7 +12,7 @@ from mis.figures.style import CHANCE, plt, save_pdf
 MAX_TICK_LABELS = 40
 
 
-def plot_model_ranking(
+def plot(
     summary: pd.DataFrame,
     path: str | os.PathLike,
     similarity_label: str,

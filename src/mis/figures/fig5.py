@@ -7,14 +7,13 @@ import os
 import numpy as np
 import pandas as pd
 
-from mis.analysis import conover_holm, layer_type_means
-from mis.results import read_units
 from mis.figures.style import plt, save_pdf
-from mis.storage import write_table
 
 
-def plot_layer_types(means: pd.DataFrame, pvalues: pd.DataFrame, path: str | os.PathLike) -> None:
-    """``means``: mean MIS per (model, layer type); ``pvalues``: square table between layer types."""
+def plot(means: pd.DataFrame, pvalues: pd.DataFrame, path: str | os.PathLike) -> None:
+    """The tables of ``mis.analysis.layer_types``: ``means``, mean MIS per (model, layer type);
+    ``pvalues``, a square table between layer types (column ``layer_type`` names the rows)."""
+    pvalues = pvalues.set_index("layer_type") if "layer_type" in pvalues.columns else pvalues
     types = list(pvalues.index)
     fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(9, 3.6), gridspec_kw={"width_ratios": [1.2, 1]})
     groups = [means.loc[means["layer_type"] == t, "mis"].to_numpy() for t in types]
@@ -35,13 +34,3 @@ def plot_layer_types(means: pd.DataFrame, pvalues: pd.DataFrame, path: str | os.
     fig.colorbar(image, ax=ax_b, label="−log10 p (Holm-corrected)")
     ax_b.set_title("(B) Conover test between layer types", fontsize=9)
     save_pdf(fig, path)
-
-
-def make_fig5(units_paths: list[str], table_path: str, pvalues_path: str, figure_path: str) -> pd.DataFrame:
-    """Per (model, layer type) means, their Conover p-values, and the figure."""
-    means = layer_type_means(read_units(units_paths))
-    pvalues = conover_holm(means)
-    write_table(means.assign(layer_type=means["layer_type"].astype(str)), table_path)
-    write_table(pvalues.rename_axis("layer_type").reset_index(), pvalues_path)
-    plot_layer_types(means, pvalues, figure_path)
-    return means

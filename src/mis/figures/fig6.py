@@ -7,15 +7,12 @@ import os
 import numpy as np
 import pandas as pd
 
-from mis.analysis import layer_means
-from mis.results import read_units
 from mis.figures.style import LAYER_COLORS, plt, save_pdf
-from mis.storage import write_table
 
 N_BINS = 10
 
 
-def plot_depth_and_width(layers: pd.DataFrame, path: str | os.PathLike) -> None:
+def plot(layers: pd.DataFrame, path: str | os.PathLike) -> None:
     """``layers``: mean MIS per (model, layer) with layer_type, relative_depth and relative_width.
     Points are layers; lines are the mean over layers in 10 equal bins of the x axis."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
@@ -36,10 +33,3 @@ def plot_depth_and_width(layers: pd.DataFrame, path: str | os.PathLike) -> None:
     axes[1].legend(fontsize=7, frameon=False)
     fig.suptitle(f"{layers['model'].nunique()} models; lines: mean over layers in {N_BINS} bins", fontsize=9)
     save_pdf(fig, path)
-
-
-def make_fig6(units_paths: list[str], table_path: str, figure_path: str) -> pd.DataFrame:
-    layers = layer_means(read_units(units_paths))
-    write_table(layers, table_path)
-    plot_depth_and_width(layers, figure_path)
-    return layers

@@ -5,56 +5,46 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
 
-from mis.analysis import layer_means
-from mis.figures.fig7 import epoch_of
 from mis.figures.style import LAYER_COLORS, plt, save_pdf
 
 MAX_LAYER_LABELS = 80
 MAX_EPOCH_LABELS = 40
 
 
-def layer_changes(units: pd.DataFrame, epochs: Mapping[str, int]) -> pd.DataFrame:
-    """One row per layer and epoch: mean MIS over the layer's non-constant units (Fig. 6's layer
-    means; NaN if none), their number, and the change since the previous listed epoch
-    (``delta_previous``) and since the first (``delta_initial``). Rows in epoch order, then depth
-    order."""
-    units = units.assign(epoch=epoch_of(units["model"], epochs))
-    layers = units.drop_duplicates(["layer", "epoch"])[["layer", "epoch", "layer_type", "relative_depth"]]
-    means = layer_means(units).assign(epoch=lambda t: t["model"].map(epochs))
-    table = (
-        layers.merge(means[["layer", "epoch", "mis", "n_units"]], on=["layer", "epoch"], how="left")
-        .rename(columns={"mis": "mean_mis"})
-        .fillna({"n_units": 0})
-        .astype({"n_units": int})
-        .sort_values(["layer", "epoch"], ignore_index=True)
-    )
-    if (table.groupby("layer")["epoch"].nunique() != table["epoch"].nunique()).any():
-        raise ValueError("the epochs' checkpoints do not have the same layers")
-    initial = table[table["epoch"] == table["epoch"].min()].set_index("layer")["mean_mis"]
-    table["delta_previous"] = table.groupby("layer")["mean_mis"].diff()
-    table["delta_initial"] = table["mean_mis"] - table["layer"].map(initial)
-    return table.sort_values(["epoch", "relative_depth"], ignore_index=True)
+def plot(
+    table: pd.DataFrame,
+    depth: pd.DataFrame,
+    first_epoch_path: str | os.PathLike,
+    all_epochs_path: str | os.PathLike,
+    model_label: str,
+    similarity_label: str,
+) -> None:
+    """The tables of ``mis.analysis.training``: ``table``, one row per layer and epoch; ``depth``,
+    the first epoch's correlation with depth. Fig. 8 and its appendix version with every epoch."""
+    plot_first_epoch(table, depth.iloc[0], first_epoch_path, model_label, similarity_label)
+    plot_all_epochs(table, all_epochs_path, model_label, similarity_label)
 
 
-def plot_first_epoch(table: pd.DataFrame, path: str | os.PathLike, model_label: str, similarity_label: str) -> None:
+def plot_first_epoch(
+    table: pd.DataFrame, depth: pd.Series, path: str | os.PathLike, model_label: str, similarity_label: str
+) -> None:
     """Change of each layer's mean MIS from the first to the second listed epoch, against depth."""
-    first, second = sorted(table["epoch"].unique())[:2]
+    first, second = int(depth["first_epoch"]), int(depth["second_epoch"])
     rows = table[table["epoch"] == second].dropna(subset=["delta_previous"])
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for layer_type, group in rows.groupby("layer_type", sort=False):
         color, label = LAYER_COLORS.get(layer_type, "grey"), f"{layer_type} ({len(group)} layers)"
         ax.scatter(group["relative_depth"], group["delta_previous"], s=18, color=color, label=label)
     ax.axhline(0, color="grey", linestyle=":", linewidth=1)
-    r = np.corrcoef(rows["relative_depth"], rows["delta_previous"])[0, 1] if len(rows) > 2 else float("nan")
+    r = depth["pearson"]
     ax.set_xlabel("relative depth of the layer (0 = first, 1 = last layer of interest)")
     ax.set_ylabel(f"change of mean per-unit MIS,\nepoch {first} → {second}")
-    correlation = f"Pearson r with depth = {r:.2f} (n = {len(rows)} layers)"
+    correlation = f"Pearson r with depth = {r:.2f} (n = {int(depth['n_layers'])} layers)"
     title = f"{model_label}: change of MIS per layer in epoch {second}\n{correlation}; similarity: {similarity_label}"
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, frameon=False)

@@ -18,7 +18,7 @@ def _thumbnail(path: str) -> Image.Image:
         return image.convert("RGB").resize((THUMBNAIL, THUMBNAIL))
 
 
-def plot_overestimated_units(table: pd.DataFrame, image_root: str | os.PathLike, path: str | os.PathLike) -> None:
+def plot(table: pd.DataFrame, image_root: str | os.PathLike, path: str | os.PathLike) -> None:
     """One row per unit: its trial's 9 positive references, the positive and negative queries,
     and the 9 negative references."""
     fig, axes = plt.subplots(len(table), 20, figsize=(20 * 0.55, len(table) * 0.8), squeeze=False)

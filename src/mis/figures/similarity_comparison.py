@@ -1,5 +1,5 @@
 """Appendix figure of the IMI validation: the similarity-function comparison (MIS paper p.17), drawn
-from the table of ``mis.imi.appendix.compare_similarities``."""
+from the table of ``mis.imi.appendix.similarity_comparison``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from mis.figures.style import plt, save_pdf
 from mis.imi.appendix import CEILING
 
 
-def plot_similarity_comparison(table: pd.DataFrame, path: str | os.PathLike) -> None:
+def plot(table: pd.DataFrame, path: str | os.PathLike) -> None:
     """Bars: mean correlation of MIS with resampled HIS per backend (± sd over the resamplings);
     dashed: the noise ceiling (mean, its sd shaded). One panel per level and correlation."""
     panels = table[["level", "correlation"]].drop_duplicates().sort_values(["level", "correlation"], ascending=[False, True])

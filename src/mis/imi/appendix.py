@@ -19,7 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from mis.alpha import group_means
+from mis.imi.alpha import group_means
 from mis.bootstrap import CORRELATIONS
 from mis.imi import UNIT_KEYS
 from mis.storage import read_table, write_table
@@ -39,7 +39,7 @@ def shared_held_out(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return merged.sort_values(UNIT_KEYS, ignore_index=True)
 
 
-def compare_similarities(
+def similarity_comparison(
     tables: Mapping[str, pd.DataFrame], labels: Mapping[str, str], n_simulations: int, seed: int
 ) -> pd.DataFrame:
     """One row per (backend or noise ceiling, level, correlation): mean and sd over resamplings."""
@@ -73,16 +73,16 @@ def overestimated_units(units: pd.DataFrame, trials: pd.DataFrame, n: int) -> pd
                               "max_refs", "min_refs"]]
 
 
-def write_similarity_comparison(
+def compare_similarities(
     units_paths: Mapping[str, str | os.PathLike], labels: Mapping[str, str], n_simulations: int, seed: int,
     path: str | os.PathLike,
 ) -> pd.DataFrame:
-    table = compare_similarities({name: read_table(p) for name, p in units_paths.items()}, labels, n_simulations, seed)
+    table = similarity_comparison({name: read_table(p) for name, p in units_paths.items()}, labels, n_simulations, seed)
     write_table(table, path)
     return table
 
 
-def write_overestimated_units(
+def find_overestimated_units(
     units_path: str | os.PathLike, trials_path: str | os.PathLike, n: int, path: str | os.PathLike
 ) -> pd.DataFrame:
     table = overestimated_units(read_table(units_path), read_table(trials_path), n)

@@ -129,7 +129,7 @@ def _settle_archive(path: Path, digest: str) -> str:
     return str(folder)
 
 
-def fetch_dataset(
+def download_imi(
     data_dir: str | os.PathLike,
     needed: list[str],
     report_path: str | os.PathLike,

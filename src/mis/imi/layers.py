@@ -79,7 +79,7 @@ def join_unit_tables(
     return table, summary
 
 
-def write_unit_join(
+def join_imi_units(
     imi_units_path: str | os.PathLike, specs: Mapping[str, dict[str, Any]], unit_tables: Mapping[str, str],
     table_path: str | os.PathLike, summary_path: str | os.PathLike,
 ) -> pd.DataFrame:

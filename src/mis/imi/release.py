@@ -27,7 +27,7 @@ def locate(data_dir: Path, relative: str) -> Path | None:
 
 
 def dataset_path(report_path: str | os.PathLike, relative: str) -> Path:
-    """A path of the release from the report of ``fetch_dataset`` (found there, or below its data folder)."""
+    """A path of the release from the report of ``download_imi`` (found there, or below its data folder)."""
     with open(report_path) as handle:
         report = json.load(handle)
     if relative in report["located"]:

@@ -189,7 +189,7 @@ def human_scores(trials: pd.DataFrame, level: float) -> pd.DataFrame:
     return scores[UNIT_KEYS + ["his", "n_correct", "n_trials", "ci_low", "ci_high", "n_sessions"]]
 
 
-def write_human_scores(
+def score_human_responses(
     responses_path: str | os.PathLike, level: float, trials_path: str | os.PathLike, his_path: str | os.PathLike,
     models_path: str | os.PathLike,
 ) -> pd.DataFrame:

@@ -4,7 +4,7 @@ The trials come from the file map and ImageNet-train (``imi.trials_from: file_ma
 release's stimulus images (``stimuli``); both become ``UnitStimuli`` and are scored by the same
 code, so the same image files give identical margins. The task margins Δ are stored per (unit,
 task) so that α can be fitted afterwards without recomputing any similarity; the MIS at the
-configured ``mis.alpha`` is written beside them, with each trial's image paths and a coverage
+configured ``mis.imi.alpha`` is written beside them, with each trial's image paths and a coverage
 table: which units have human responses, images, or both.
 """
 
@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mis.alpha import hard_accuracy, unit_probability
+from mis.formula import hard_accuracy, unit_mis
 from mis.imi import UNIT_KEYS
 from mis.imi.file_map import check_images, map_units, read_file_map
 from mis.imi.stimuli import UnitStimuli, parse_stimuli, stimulus_tasks, unit_frame_keys
 from mis.models import select_device
 from mis.similarity.margins import margins_function
+from mis.settings import ScoringSettings
 from mis.storage import write_table
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def units_table(units: list[UnitStimuli], margins: list[np.ndarray], alpha: floa
     padded[np.arange(padded.shape[1]) < n_tasks[:, None]] = np.concatenate(margins)
     table = pd.DataFrame(unit_frame_keys(units))
     table["n_tasks"] = n_tasks
-    table["mis"] = unit_probability(padded, alpha)
+    table["mis"] = unit_mis(padded, alpha)
     table["hard_accuracy"] = hard_accuracy(padded)
     table["folder"] = [u.folder for u in units]
     return table
@@ -130,24 +131,24 @@ def log_coverage(table: pd.DataFrame, path: str | os.PathLike) -> None:
     log.info("%d units with both human responses and images", int((table["in_responses"] & table["has_images"]).sum()))
 
 
-def write_imi_mis(
+def compute_imi_mis(
     units: list[UnitStimuli],
     root: str | os.PathLike,
     human_trials_path: str | os.PathLike,
     conditions: list[str],
-    similarity: dict[str, Any],
-    alpha: float,
+    scoring: ScoringSettings,
     device: str,
     threads: int,
     outputs: dict[str, str | os.PathLike],
 ) -> pd.DataFrame:
-    """Task margins and MIS of ``units`` (images below ``root``), their trials' image paths and the
-    coverage against the human trials; ``outputs``: paths of margins, units, trials, coverage."""
+    """Task margins and MIS of ``units`` (images below ``root``) by ``scoring``'s similarity and α,
+    their trials' image paths and the coverage against the human trials; ``outputs``: paths of
+    margins, units, trials, coverage."""
     torch.set_num_threads(threads)
     coverage = coverage_table(units, pd.read_parquet(human_trials_path), conditions)
     log_coverage(coverage, outputs["coverage"])
-    margins = stimulus_margins(units, root, similarity, select_device(device))
-    table = units_table(units, margins, alpha)
+    margins = stimulus_margins(units, root, scoring.similarity, select_device(device))
+    table = units_table(units, margins, scoring.alpha)
     write_table(margins_table(units, margins), outputs["margins"])
     write_table(trials_table(units), outputs["trials"])
     write_table(coverage, outputs["coverage"])

@@ -35,7 +35,7 @@ def extreme_units(units: pd.DataFrame, n: int) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[COLUMNS]
 
 
-def write_extreme_units(units_paths: Sequence[str | os.PathLike], n: int, path: str | os.PathLike) -> pd.DataFrame:
+def select_extreme_units(units_paths: Sequence[str | os.PathLike], n: int, path: str | os.PathLike) -> pd.DataFrame:
     table = extreme_units(read_units(units_paths), n)
     write_table(table, path)
     return table

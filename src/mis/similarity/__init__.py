@@ -19,7 +19,7 @@ The paper's DreamSim (weights from a folder, never downloaded; see ``dreamsim_em
       batch_size: 32
 """
 
-from mis.similarity.embedding import Embedder, TimmFeatureEmbedder, build_embedder, embed_images
+from mis.similarity.embedding import Embedder, TimmFeatureEmbedder, build_embedder, embed_paths
 from mis.similarity.pairwise import PairwiseBackend, build_pairwise, pairwise_task_margins
 
 __all__ = [
@@ -28,6 +28,6 @@ __all__ = [
     "TimmFeatureEmbedder",
     "build_embedder",
     "build_pairwise",
-    "embed_images",
+    "embed_paths",
     "pairwise_task_margins",
 ]

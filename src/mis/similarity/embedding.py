@@ -20,12 +20,12 @@ from tqdm import tqdm
 from mis.datasets import ImageDataset, image_loader
 from mis.models import build_model, eval_transform, to_device, to_input
 from mis.scoring import normalise
+from mis.settings import PAIRWISE_BACKENDS
 
-PAIRWISE_BACKENDS = ("lpips", "dists")
 
 
 class Embedder(Protocol):
-    """What ``embed_images`` needs from a backend."""
+    """What ``embed_paths`` needs from a backend."""
 
     @property
     def transform_and_size(self) -> tuple[Callable, tuple[int, ...]]:
@@ -69,7 +69,7 @@ def build_embedder(spec: dict[str, Any], device: torch.device) -> Embedder:
     raise ValueError(f"unknown similarity backend '{backend}' (config key 'similarity.backend')")
 
 
-def embed_images(embedder: Embedder, root: str, paths: list[str], batch_size: int, num_workers: int) -> tuple[np.ndarray, np.ndarray]:
+def embed_paths(embedder: Embedder, root: str, paths: list[str], batch_size: int, num_workers: int) -> tuple[np.ndarray, np.ndarray]:
     """Embed every image once: (images, D) float32 unit-norm rows, and a readable flag per image
     (unreadable images get a row of NaN, so any task that used one would show up as NaN)."""
     transform, input_size = embedder.transform_and_size

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from mis.scoring import task_margins
-from mis.similarity.embedding import PAIRWISE_BACKENDS, build_embedder, embed_images
+from mis.settings import PAIRWISE_BACKENDS
+from mis.similarity.embedding import build_embedder, embed_paths
 from mis.similarity.pairwise import build_pairwise, pairwise_task_margins
 from mis.tasks import Tasks
 
@@ -26,7 +27,7 @@ def margins_function(
     if similarity["backend"] in PAIRWISE_BACKENDS:
         backend = build_pairwise(similarity, device)
         return lambda tasks: pairwise_task_margins(backend, tasks, root, paths, batch_size, num_workers)
-    embeddings, readable = embed_images(build_embedder(similarity, device), str(root), list(paths), batch_size, num_workers)
+    embeddings, readable = embed_paths(build_embedder(similarity, device), str(root), list(paths), batch_size, num_workers)
     if not readable.all():
         bad = [paths[i] for i in np.flatnonzero(~readable)]
         raise ValueError(f"{len(bad)} images below {root} could not be read, e.g. {bad[:5]}")

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
-from scipy.special import expit
 
+from mis.formula import hard_accuracy, unit_mis
 from mis.bootstrap import CORRELATIONS, correlations, interval
 from mis.imi import UNIT_KEYS
 from mis.storage import read_table, write_json, write_table
@@ -50,7 +50,7 @@ class AlphaFit:
 
 
 @dataclass(frozen=True)
-class Settings:
+class ValidationSettings:
     """The ``imi`` config values the validation uses."""
 
     objective: str = "likelihood"
@@ -60,25 +60,28 @@ class Settings:
     n_simulations: int = 1000
     ci_level: float = 0.95
 
-
-def unit_probability(margins: np.ndarray, alpha: float) -> np.ndarray:
-    """p_u(α) = mean over tasks of σ(α·Δ); ``margins`` (units, N), NaN where a unit has fewer tasks."""
-    return np.nanmean(expit(alpha * margins), axis=1)
-
-
-def hard_accuracy(margins: np.ndarray) -> np.ndarray:
-    return np.nanmean(np.where(np.isnan(margins), np.nan, margins > 0), axis=1)
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ValidationSettings:
+        imi = config["imi"]
+        return cls(
+            objective=imi["alpha_objective"],
+            fit_fraction=imi["fit_fraction"],
+            seed=imi.get("seed", config["seed"]),
+            n_bootstrap=imi["n_bootstrap"],
+            n_simulations=imi["n_simulations"],
+            ci_level=imi["ci_level"],
+        )
 
 
 def loss(alpha: float, margins: np.ndarray, n_correct: np.ndarray, n_trials: np.ndarray, objective: str) -> float:
-    p = unit_probability(margins, alpha)
+    p = unit_mis(margins, alpha)
     if objective == "likelihood":
         p = np.clip(p, EPS, 1 - EPS)
         return -float(np.sum(n_correct * np.log(p) + (n_trials - n_correct) * np.log1p(-p)))
     return float(np.sum((p - n_correct / n_trials) ** 2))
 
 
-def fit_alpha(margins: np.ndarray, n_correct: np.ndarray, n_trials: np.ndarray, objective: str) -> AlphaFit:
+def best_alpha(margins: np.ndarray, n_correct: np.ndarray, n_trials: np.ndarray, objective: str) -> AlphaFit:
     """α minimising ``objective`` over 1e-3 … 1e4."""
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown α objective '{objective}' (config key 'imi.alpha_objective'); choose from {OBJECTIVES}")
@@ -170,7 +173,7 @@ def model_table(units: pd.DataFrame, boot_means: dict[str, np.ndarray], level: f
 
 
 def validate(
-    units: pd.DataFrame, margins: np.ndarray, settings: Settings
+    units: pd.DataFrame, margins: np.ndarray, settings: ValidationSettings
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """Fit α on a seeded split of ``units`` (UNIT_KEYS, his, n_correct, n_trials; rows of ``margins``)
     and measure the held-out correlations; the summary, the unit table and the model table."""
@@ -183,11 +186,11 @@ def validate(
             "(config key 'imi.fit_fraction')"
         )
     k, n = units["n_correct"].to_numpy(float), units["n_trials"].to_numpy(float)
-    result = fit_alpha(margins[fit], k[fit], n[fit], settings.objective)
+    result = best_alpha(margins[fit], k[fit], n[fit], settings.objective)
     if result.at_bound:
         log.warning("fitted α = %g is at the end of the searched range: the data do not determine it", result.alpha)
     table = units.assign(
-        mis=unit_probability(margins, result.alpha),
+        mis=unit_mis(margins, result.alpha),
         hard_accuracy=hard_accuracy(margins),
         n_tasks=(~np.isnan(margins)).sum(axis=1),
         split=np.where(fit, "fit", "held_out"),
@@ -221,11 +224,11 @@ def validate(
     return summary, table, models
 
 
-def write_validation(
+def fit_alpha(
     his_path: str | os.PathLike,
     margins_path: str | os.PathLike,
     conditions: list[str],
-    settings: Settings,
+    settings: ValidationSettings,
     summary_path: str | os.PathLike,
     units_path: str | os.PathLike,
     models_path: str | os.PathLike,

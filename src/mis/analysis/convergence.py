@@ -14,8 +14,9 @@ import pandas as pd
 import torch
 
 from mis.scoring import scores_from_margins, task_margins
+from mis.settings import ScoringSettings, TaskSettings
 from mis.storage import read_arrays, read_table, write_table
-from mis.tasks import rows_in, sample_tasks, task_rng
+from mis.tasks import rows_in, draw_tasks, task_rng
 
 
 def _mis(margins: torch.Tensor, alpha: float) -> np.ndarray:
@@ -39,7 +40,7 @@ def convergence_table(
     the non-constant units to include.
     """
     top, bottom = top_idx[live], bottom_idx[live]
-    full = task_margins(embeddings, sample_tasks(top, bottom, n_tasks, n_refs, task_rng(seed, model)))
+    full = task_margins(embeddings, draw_tasks(top, bottom, n_tasks, n_refs, task_rng(seed, model)))
     reference = _mis(full, alpha)
     rows = []
     for n in range(1, n_tasks + 1):
@@ -47,7 +48,7 @@ def convergence_table(
         if n == n_tasks:  # the same seed samples the full tasks again
             resampled = reference
         else:
-            resampled = _mis(task_margins(embeddings, sample_tasks(top, bottom, n, n_refs, task_rng(seed, model))), alpha)
+            resampled = _mis(task_margins(embeddings, draw_tasks(top, bottom, n, n_refs, task_rng(seed, model))), alpha)
         for scenario, mis in (("nested", nested), ("resampled", resampled)):
             diff = np.abs(mis - reference)
             rows.append(
@@ -63,18 +64,17 @@ def convergence_table(
     return pd.DataFrame(rows)
 
 
-def write_convergence(
+def analyze_convergence(
     models: list[str],
     extremes_paths: list[str],
     units_paths: list[str],
     embeddings_path: str,
-    n_tasks: int,
-    n_refs: int,
-    alpha: float,
-    seed: int,
+    tasks: TaskSettings,
+    scoring: ScoringSettings,
     table_path: str,
 ) -> pd.DataFrame:
     """The convergence table of every model, from cached extremes, unit tables and embeddings."""
+    n_tasks, n_refs, seed, alpha = tasks.n_tasks, tasks.n_refs, tasks.seed, scoring.alpha
     stored = read_arrays(embeddings_path)
     embeddings = torch.from_numpy(stored["embeddings"])
     tables = []

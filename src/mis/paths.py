@@ -1,0 +1,72 @@
+"""Every output path of the workflow, in one place: the rules, the notebook, the browser and the
+tests name files through these patterns (``{model}``-style fields are Snakemake wildcards).
+
+Paths are relative to the run's working directory; ``located`` finds a file of a run whose
+``results/`` folder is elsewhere (a copied or downloaded run).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+RESULTS = "results"
+FIGURES = "figures"
+LOGS = "logs"
+
+MANIFEST = f"{RESULTS}/images/manifest.csv"
+EXTREMES = f"{RESULTS}/activations/{{model}}/extremes.npz"
+LAYERS = f"{RESULTS}/activations/{{model}}/layers.csv"
+EXTRACTION_META = f"{RESULTS}/activations/{{model}}/meta.json"
+TASKS = f"{RESULTS}/tasks/{{model}}.npz"
+EMBEDDINGS = f"{RESULTS}/embeddings/{{similarity}}.npz"
+EMBEDDING_REPORT = f"{RESULTS}/embeddings/{{similarity}}.json"
+UNITS = f"{RESULTS}/mis/{{model}}/units.parquet"
+MODEL_SUMMARY = f"{RESULTS}/mis/models.csv"
+ANALYSIS = f"{RESULTS}/analysis/{{name}}.csv"  # the table(s) behind a figure
+FIGURE = f"{FIGURES}/{{name}}.pdf"
+BROWSER = f"{RESULTS}/browser"
+
+TRAINING = f"{RESULTS}/training/{{run}}"
+CHECKPOINT = f"{TRAINING}/epoch{{epoch}}.pth"
+TRAINING_ACCURACY = f"{TRAINING}/accuracy.csv"
+TRAINING_SPLIT = f"{TRAINING}/split.csv"
+
+IMI = f"{RESULTS}/imi"
+IMI_FILES = f"{IMI}/files.json"
+HUMAN_TRIALS = f"{IMI}/responses/{{table}}_trials.parquet"
+HUMAN_SCORES = f"{IMI}/responses/{{table}}_his.csv"
+HUMAN_MODELS = f"{IMI}/responses/{{table}}_models.csv"
+IMI_MARGINS = f"{IMI}/{{backend}}/margins.parquet"
+IMI_UNITS = f"{IMI}/{{backend}}/units.csv"
+IMI_TRIALS = f"{IMI}/{{backend}}/trials.csv"
+IMI_COVERAGE = f"{IMI}/{{backend}}/coverage.csv"
+ALPHA = f"{IMI}/{{backend}}/alpha.json"
+VALIDATION_UNITS = f"{IMI}/{{backend}}/validation_units.csv"
+VALIDATION_MODELS = f"{IMI}/{{backend}}/validation_models.csv"
+OVERESTIMATED_UNITS = f"{IMI}/{{backend}}/overestimated_units.csv"
+UNIT_JOIN = f"{IMI}/{{backend}}/unit_join.csv"
+UNIT_JOIN_SUMMARY = f"{IMI}/{{backend}}/unit_join.json"
+SIMILARITY_COMPARISON = f"{IMI}/similarity_comparison.csv"
+EXTREME_UNITS = f"{IMI}/extreme_units.csv"
+
+
+def analysis(name: str) -> str:
+    """The table ``name`` an analysis rule writes for a figure."""
+    return ANALYSIS.format(name=name)
+
+
+def figure(name: str) -> str:
+    return FIGURE.format(name=name)
+
+
+def log(rule: str, *wildcards: str) -> str:
+    """A rule's log: ``logs/<rule>.log``, or ``logs/<rule>/<wildcards>.log`` for a rule that runs per
+    model (backend, table …); ``wildcards`` are Snakemake patterns such as ``"{model}"``."""
+    return f"{LOGS}/{rule}/{'-'.join(wildcards)}.log" if wildcards else f"{LOGS}/{rule}.log"
+
+
+def located(pattern: str, results: str | os.PathLike = RESULTS, **wildcards: str) -> Path:
+    """The path of a run's file whose ``results/`` folder is ``results``."""
+    relative = Path(pattern.format(**wildcards)).relative_to(RESULTS)
+    return Path(results) / relative

@@ -1,0 +1,119 @@
+"""One typed settings object per concept, built from the validated config in one place.
+
+The Snakefile builds them once (``Settings.from_config``) and hands each rule the one it needs; the
+CLI and ``mis.api`` build the same objects from their arguments. No torch here: the workflow's
+planning and the table jobs import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Backends that compare image pairs (no embedding per image): scored from the task images.
+PAIRWISE_BACKENDS = ("lpips", "dists")
+DEFAULT_LAYER_TYPES = ("conv", "linear", "batchnorm", "layernorm", "groupnorm")
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    """The 2-AFC tasks per unit (config ``tasks`` and ``seed``)."""
+
+    n_tasks: int = 10  # N
+    n_refs: int = 5  # K, references per side
+    seed: int = 0
+
+    @property
+    def images_per_side(self) -> int:
+        """N·(K+1): the most (least) activating images a unit's tasks use, references and queries."""
+        return self.n_tasks * (self.n_refs + 1)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> TaskSettings:
+        return cls(config["tasks"]["n_tasks"], config["tasks"]["n_refs"], config["seed"])
+
+
+@dataclass(frozen=True)
+class ScoringSettings:
+    """How tasks are scored: the ``similarity`` config section, α, and the constant-unit threshold
+    (config ``mis``)."""
+
+    similarity: dict[str, Any]
+    alpha: float
+    constant_threshold: float = 1e-8
+
+    @property
+    def pairwise(self) -> bool:
+        """A pairwise backend scores from the task images; the others from cached embeddings."""
+        return self.similarity["backend"] in PAIRWISE_BACKENDS
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ScoringSettings:
+        return cls(config["similarity"], config["mis"]["alpha"], config["mis"]["constant_threshold"])
+
+
+@dataclass(frozen=True)
+class ExtractionSettings:
+    """The streamed pass (config ``extraction``): which layers, k per side, the quantile levels of
+    the harder IMI query conditions with ``n_near`` images each, data loading and checkpoints."""
+
+    k: int
+    batch_size: int = 64
+    num_workers: int = 0
+    levels: tuple[float, ...] = ()
+    n_near: int = 0
+    quantile_sample: int = 1000
+    checkpoint_every: int = 50  # batches
+    layer_types: tuple[str, ...] = DEFAULT_LAYER_TYPES
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ExtractionSettings:
+        """k = N·(K+1) per side, and N images near each quantile (one query per task)."""
+        extraction, tasks = config["extraction"], TaskSettings.from_config(config)
+        return cls(
+            k=tasks.images_per_side,
+            batch_size=extraction["batch_size"],
+            num_workers=extraction["num_workers"],
+            levels=tuple(extraction["query_quantiles"]),
+            n_near=tasks.n_tasks,
+            quantile_sample=extraction["quantile_sample"],
+            checkpoint_every=extraction["checkpoint_every"],
+            layer_types=tuple(extraction["layer_types"]),
+            include=tuple(extraction["include"]),
+            exclude=tuple(extraction["exclude"]),
+        )
+
+
+@dataclass(frozen=True)
+class BrowserSettings:
+    """What the unit browser shows per unit, and how many units get images (config ``browser``)."""
+
+    n_images: int = 8  # most and least activating images per unit
+    thumbnail: int = 96  # px, square
+    units_with_images: int | None = None  # per layer, this many highest- and lowest-MIS units; None: all
+    num_workers: int = 0  # processes decoding images for thumbnails
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> BrowserSettings:
+        return cls(**config.get("browser", {}))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every stage's settings of one validated config."""
+
+    tasks: TaskSettings
+    scoring: ScoringSettings
+    extraction: ExtractionSettings
+    browser: BrowserSettings = field(default_factory=BrowserSettings)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Settings:
+        return cls(
+            TaskSettings.from_config(config),
+            ScoringSettings.from_config(config),
+            ExtractionSettings.from_config(config),
+            BrowserSettings.from_config(config),
+        )

@@ -1,0 +1,17 @@
+"""Snakemake adapter: Fig. 4's tables."""
+
+from mis.analysis.accuracy import analyze_accuracy
+from mis.runlog import log_to
+
+log_to(snakemake.log[0])
+analyze_accuracy(
+    summary_path=snakemake.input.summary,
+    models=snakemake.params.models,
+    units_paths=list(snakemake.input.units),
+    accuracy_path=snakemake.input.accuracy,
+    n_density_models=snakemake.params.n_density_models,
+    seed=snakemake.params.seed,
+    table_path=snakemake.output.table,
+    densities_path=snakemake.output.densities,
+    correlation_path=snakemake.output.correlation,
+)

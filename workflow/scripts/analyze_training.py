@@ -1,0 +1,15 @@
+"""Snakemake adapter: the tables of Figs. 7 and 8 (MIS per epoch and per layer)."""
+
+from mis.analysis.training import analyze_training
+from mis.runlog import log_to
+
+log_to(snakemake.log[0])
+analyze_training(
+    units_paths=list(snakemake.input.units),
+    epochs=snakemake.params.epochs,
+    accuracy_path=snakemake.input.accuracy,
+    epochs_path=snakemake.output.epochs,
+    correlation_path=snakemake.output.correlation,
+    layers_path=snakemake.output.layers,
+    depth_path=snakemake.output.depth,
+)
