@@ -23,10 +23,13 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
-# Snakemake's own lint, and the rule files formatted as snakefmt (pinned; [tool.snakefmt]) writes them
+# Snakemake's own lint, the rule files formatted as snakefmt (pinned; [tool.snakefmt]) writes them,
+# and the Python code checked and formatted by ruff (pinned; [tool.ruff])
 lint: install
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check --diff Snakefile workflow/rules
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # config/README.md from the descriptions in workflow/schemas/config.schema.yaml (a test compares them)
 config-docs: install

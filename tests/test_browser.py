@@ -17,6 +17,8 @@ import pytest
 from PIL import Image
 
 from conftest import DEMO_IMAGES
+from mis import paths
+from mis.analysis.example_units import select_example_units
 from mis.browser import build_unit_browser
 from mis.settings import BrowserSettings
 from mis.results import unit_table, summarize_models
@@ -45,11 +47,11 @@ NO_CHROMIUM = (
 
 
 def result_paths(results: Path, model: str) -> dict[str, Path]:
-    """Where the workflow keeps a model's results (results/README.md)."""
+    """Where the workflow keeps a model's results (mis.paths)."""
     return {
-        "units": results / "mis" / model / "units.parquet",
-        "extremes": results / "activations" / model / "extremes.npz",
-        "tasks": results / "tasks" / f"{model}.npz",
+        "units": paths.located(paths.UNITS, results, model=model),
+        "extremes": paths.located(paths.EXTREMES, results, model=model),
+        "tasks": paths.located(paths.TASKS, results, model=model),
     }
 
 
@@ -59,15 +61,16 @@ def write_fake_results(results: Path, seed: int = 0) -> Path:
     with random scores (bn1 unit 0 constant), and models.csv. Returns the image root."""
     rng = np.random.default_rng(seed)
     photos = sorted(p.name for p in DEMO_IMAGES.glob("*.jpg"))[:N_PHOTOS]
-    write_table(pd.DataFrame({"image": range(N_PHOTOS), "path": photos, "category": "demo", "bytes": 1}), results / "images" / "manifest.csv")
+    manifest = paths.located(paths.MANIFEST, results)
+    write_table(pd.DataFrame({"image": range(N_PHOTOS), "path": photos, "category": "demo", "bytes": 1}), manifest)
     for model in MODELS:
-        paths = result_paths(results, model)
+        files = result_paths(results, model)
         ranking = np.argsort(rng.random((N_UNITS, N_PHOTOS)), axis=1).astype(np.int32)
         top_val = np.sort(rng.random((N_UNITS, K)).astype(np.float32), axis=1)[:, ::-1] + 1
         bottom_val = np.sort(rng.random((N_UNITS, K)).astype(np.float32), axis=1) - 1
         top_val[4], bottom_val[4] = 0.5, 0.5  # bn1 unit 0: constant
         write_arrays(
-            paths["extremes"],
+            files["extremes"],
             top_idx=ranking[:, :K],
             top_val=top_val,
             bottom_idx=ranking[:, ::-1][:, :K].copy(),
@@ -77,12 +80,17 @@ def write_fake_results(results: Path, seed: int = 0) -> Path:
             near_idx=np.zeros((N_UNITS, 0, 0), np.int32),
         )
         tasks = draw_tasks(ranking[:, :K], ranking[:, ::-1][:, :K], N_TASKS, N_REFS, task_rng(0, model))
-        write_arrays(paths["tasks"], **vars(tasks))
+        write_arrays(files["tasks"], **vars(tasks))
         mis = rng.permutation(np.linspace(0.3, 0.95, N_UNITS))
         hard = rng.integers(0, N_TASKS + 1, N_UNITS) / N_TASKS
         no_ties = (np.zeros(N_UNITS, np.int32),) * 2
-        write_table(unit_table(model, LAYERS, top_val[:, 0] - bottom_val[:, 0], mis, hard, 1e-8, no_ties), paths["units"])
-    summarize_models([result_paths(results, m)["units"] for m in MODELS], results / "mis" / "models.csv")
+        write_table(unit_table(model, LAYERS, top_val[:, 0] - bottom_val[:, 0], mis, hard, 1e-8, no_ties), files["units"])
+    files = [result_paths(results, m) for m in MODELS]
+    summarize_models([f["units"] for f in files], paths.located(paths.MODEL_SUMMARY, results))
+    select_example_units(
+        MODELS, [f["units"] for f in files], [f["extremes"] for f in files], manifest, 5,
+        paths.located(paths.analysis("example_units"), results), paths.located(paths.analysis("example_units_images"), results),
+    )
     return DEMO_IMAGES
 
 

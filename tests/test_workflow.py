@@ -154,14 +154,14 @@ def test_training_dynamics_from_a_real_training_run(tmp_path: Path) -> None:
     assert split["class"].nunique() == 7 and len(split) == 37
     accuracy = pd.read_csv(run_dir / "accuracy.csv")
     assert accuracy["epoch"].tolist() == [0, 1, 2] and accuracy["top1"].between(0, 100).all()
-    epochs = pd.read_csv(run_dir / "mis_per_epoch.csv")
+    epochs = pd.read_csv(tmp_path / "results" / "analysis" / "fig7.csv")
     models = [f"{default['name']}-epoch{e}" for e in (0, 1, 2)]
     assert epochs["model"].tolist() == models and epochs["top1"].tolist() == accuracy["top1"].tolist()
     for model, row in epochs.set_index("model").iterrows():
         units = pd.read_parquet(tmp_path / "results" / "mis" / model / "units.parquet")
         assert row["n_units"] == (~units["constant"]).sum()
         assert row["mean_mis"] == pytest.approx(units.loc[~units["constant"], "mis"].mean())
-    layers = pd.read_csv(run_dir / "mis_per_layer.csv")
+    layers = pd.read_csv(tmp_path / "results" / "analysis" / "fig8.csv")
     assert len(layers) == 3 * units["layer"].nunique() and layers["relative_depth"].between(0, 1).all()
     first = layers[layers["epoch"] == 1].set_index("layer")
     initial = layers[layers["epoch"] == 0].set_index("layer")
