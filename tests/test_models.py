@@ -21,6 +21,7 @@ from PIL import Image
 from conftest import DEMO_IMAGES, REPO
 from mis import models
 from mis.models import WeightsError, build_model, eval_transform, host_reachable, select_device
+from mis.settings import ExtractionSettings
 
 CLIP_MEAN_R, CLIP_STD_R = open_clip.OPENAI_DATASET_MEAN[0], open_clip.OPENAI_DATASET_STD[0]
 IMAGENET_MEAN_R, IMAGENET_STD_R = 0.485, 0.229
@@ -267,5 +268,5 @@ def test_extraction_names_the_models_config_entry_when_its_checkpoint_is_bad(tmp
     garbage.write_bytes(b"\x80\x02garbage")
     model_spec = spec("resnet18", {"source": "file", "path": str(garbage)})
     with pytest.raises(WeightsError, match=r"model 'r18' \(config key 'models.r18.weights'\): cannot read checkpoint .*garbage.pth"):
-        extract_activations("r18", model_spec, {}, tmp_path, tmp_path / "m.csv", 1, 0, "cpu", 1,
+        extract_activations("r18", model_spec, ExtractionSettings(k=1), tmp_path, tmp_path / "m.csv", "cpu", 1,
                             tmp_path / "e.npz", tmp_path / "l.csv", tmp_path / "m.json", config_key="models.r18.weights")

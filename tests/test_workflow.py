@@ -86,7 +86,7 @@ def test_figure_and_tables(finished_run: Path) -> None:
     assert len(fig6) == all_units[~all_units["constant"]].groupby(["model", "layer"]).ngroups  # all-constant layers left out
     assert fig6["relative_depth"].between(0, 1).all() and fig6["relative_width"].between(0, 1).all()
     assert len(pd.read_csv(analysis / "example_units.csv")) == 4
-    convergence = pd.read_csv(finished_run / "results" / "mis" / "convergence.csv")
+    convergence = pd.read_csv(finished_run / "results" / "analysis" / "convergence.csv")
     assert sorted(set(convergence["n_tasks"])) == [1, 2, 3] and len(convergence) == 2 * 2 * 3
     assert (convergence.loc[convergence["n_tasks"] == 3, "mean_abs_diff"] == 0).all()
     assert (convergence.loc[convergence["n_tasks"] == 1, "mean_abs_diff"] > 0).all()
