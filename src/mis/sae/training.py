@@ -72,11 +72,11 @@ def train_dictionary(vectors: torch.Tensor, settings: SaeSettings, device: torch
     d_in, n_latents = x.shape[1], settings.expansion * x.shape[1]
     torch.manual_seed(settings.seed)
     model, criterion = _model_and_loss(settings, d_in, n_latents, device)
-    batches = torch.utils.data.DataLoader(
+    order = torch.utils.data.RandomSampler(x, generator=torch.Generator().manual_seed(settings.seed))
+    batches = torch.utils.data.DataLoader(  # whole batches indexed at once, not row by row
         torch.utils.data.TensorDataset(x),
-        batch_size=settings.batch_size,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(settings.seed),
+        sampler=torch.utils.data.BatchSampler(order, settings.batch_size, drop_last=False),
+        batch_size=None,
     )
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     monitored = x[:MONITOR_ROWS]
