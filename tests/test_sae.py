@@ -279,8 +279,9 @@ def test_a_torch_state_dict_from_elsewhere_loads(tmp_path: Path) -> None:
     loaded = load_dictionary(tmp_path / "sae.pt")
     x = torch.randn(20, 6)
     assert loaded.kind == "gated" and torch.equal(loaded.encode(x), gated.encode(x))
-    torch.save({"W_enc": torch.eye(3), "b_enc": torch.zeros(3)}, tmp_path / "plain.pth")
-    assert load_dictionary(tmp_path / "plain.pth").kind == "relu"
+    torch.save({"W_enc": torch.eye(3), "b_enc": torch.zeros(3), "meta": {"name": "plain"}}, tmp_path / "plain.pth")
+    plain = load_dictionary(tmp_path / "plain.pth")
+    assert plain.kind == "relu" and plain.meta == {"name": "plain"}
 
 
 MALFORMED = {
@@ -300,6 +301,10 @@ MALFORMED = {
     "kind.npz": (
         {"W_enc": np.ones((4, 8)), "b_enc": np.zeros(8), "kind": np.array("topk")},
         r"kind 'topk': choose from",
+    ),
+    "jumprelu.npz": (
+        {"W_enc": np.ones((4, 8)), "b_enc": np.zeros(8), "threshold": np.zeros(8)},
+        re.escape("unknown keys ['threshold']: a linear/relu/gated dictionary holds ['W_enc', 'b_enc', 'b_dec'"),
     ),
     "text.npz": ({"W_enc": np.array(["a", "b"]), "b_enc": np.zeros(2)}, r"'W_enc' is not an array of real numbers"),
     "vector.npz": ({"W_enc": np.ones(4), "b_enc": np.zeros(4)}, r"W_enc must be \(d_in, n_latents\), got shape \(4,\)"),

@@ -21,6 +21,10 @@ dict of tensors, e.g. a SAELens state dict, whose key names and layouts these fo
     kind                       optional string, ``linear``, ``relu`` or ``gated``; default ``gated``
                                when r_mag is there, else ``relu``
     meta                       optional JSON string: how the dictionary was made (layer, training)
+
+Any other key is an error: a JumpReLU SAE's ``threshold``, say, would otherwise be read as a ReLU
+SAE with wrong latents. (A TopK SAE has no key of its own: give it ``kind`` = ``relu`` knowingly, or
+not at all.)
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from torch import nn
 from mis.storage import atomic_path
 
 KINDS = ("linear", "relu", "gated")
+TENSORS = ("W_enc", "b_enc", "b_dec", "W_dec", "r_mag", "b_mag")
 ALIASES = {"b_gate": "b_enc"}  # SAELens's name of the gate bias
 
 
@@ -193,10 +198,14 @@ def _from_content(content: dict[str, Any]) -> Dictionary:
     for key in ("W_enc", "b_enc"):
         if key not in content:
             raise DictionaryError(f"no '{key}' (keys: {sorted(content)})")
+    unknown = sorted(set(content) - set(TENSORS) - {"kind", "meta"})
+    if unknown:  # e.g. a JumpReLU SAE's 'threshold': read as a ReLU SAE, its latents would be wrong
+        raise DictionaryError(f"unknown keys {unknown}: a {'/'.join(KINDS)} dictionary holds {list(TENSORS)}")
     kind = str(content["kind"]) if "kind" in content else ("gated" if "r_mag" in content else "relu")
-    meta = json.loads(str(content["meta"])) if "meta" in content else {}
+    meta = content.get("meta", {})
+    meta = meta if isinstance(meta, dict) else json.loads(str(meta))
     tensors = {}
-    for key in ("W_enc", "b_enc", "b_dec", "W_dec", "r_mag", "b_mag"):
+    for key in TENSORS:
         if key in content:
             tensors[key] = _numeric(content[key], key)
     return Dictionary(kind=kind, meta=meta, **tensors)
