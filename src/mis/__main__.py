@@ -3,6 +3,9 @@
     python -m mis score --model resnet18 --weights random --layer layer3.0.conv1 \\
         --images path/to/folder --n-tasks 10 --n-refs 5 --out units.csv
 
+With ``--dictionary sae.npz`` it scores the latents of a dictionary (e.g. a sparse autoencoder)
+read from that layer instead of its channels (file format: ``mis.sae.dictionary``).
+
 ``python -m mis install-profile`` installs profiles/slurm as the user's ``slurm`` Snakemake profile
 (``make slurm-profile``); ``python -m mis config-docs`` writes config/README.md from the config
 schema (``make config-docs``).
@@ -55,6 +58,8 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("--library", default="timm", choices=["timm", "torchvision", "open_clip"])
     score.add_argument("--weights", default="random", help="random (seeded init), hub (the library's pretrained weights) or a checkpoint file")
     score.add_argument("--layer", required=True, help="module name of a Conv, Linear or normalisation layer, e.g. layer3.0.conv1")
+    score.add_argument("--dictionary", type=Path, help="score the latents of this dictionary file (.npz, .pt: W_enc, b_enc, ...) read from the layer, not its channels")
+    score.add_argument("--dictionary-name", help="the dictionary's name in the unit labels <layer>/<name> (default: its metadata's name, else the file's stem)")
     score.add_argument("--images", required=True, type=Path, help="folder of images (flat, class folders or .tar shards)")
     score.add_argument("--n-tasks", type=positive_int, default=10, help="N, tasks per unit (default 10)")
     score.add_argument("--n-refs", type=positive_int, default=5, help="K, references per side (default 5)")
@@ -92,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     write_table(units, args.out)
     live = units[~units["constant"]]
-    print(f"{len(units)} units of {args.model} {args.layer}: mean MIS {live['mis'].mean():.3f} over {len(live)} non-constant units; written to {args.out}")
+    print(f"{len(units)} units of {args.model} {units['layer'].iloc[0]}: mean MIS {live['mis'].mean():.3f} over {len(live)} non-constant units; written to {args.out}")
     return 0
 
 
@@ -114,6 +119,8 @@ def score(args: argparse.Namespace) -> pd.DataFrame:
             num_workers=args.num_workers,
             device=args.device,
             name=args.model,
+            dictionary=args.dictionary,
+            dictionary_name=args.dictionary_name,
         )
     except TooFewImages as error:  # found before the pass over the images
         raise error.named("--n-tasks", "--n-refs") from None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -277,11 +277,14 @@ class ActivationRecorder:
         self.layers = list(layers)
         self._outputs: dict[int, torch.Tensor] = {}
         self._handles = [
-            layer.module.register_forward_hook(self._hook(i, layer.channel_axis)) for i, layer in enumerate(self.layers)
+            layer.module.register_forward_hook(self._hook(i, layer.channel_axis, layer.readout))
+            for i, layer in enumerate(self.layers)
         ]
 
-    def _hook(self, i: int, channel_axis: int):
+    def _hook(self, i: int, channel_axis: int, readout: Callable[[torch.Tensor, int], torch.Tensor] | None):
         def hook(module: nn.Module, inputs, output) -> None:
+            if readout is not None:
+                output = readout(output, channel_axis)
             self._outputs[i] = aggregate(output, channel_axis)
 
         return hook

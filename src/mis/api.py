@@ -7,7 +7,8 @@ runs the workflow's stages in memory on any ``nn.Module``: one streamed pass ove
 each unit's most and least activating images, fair-batches tasks are sampled from them, and the
 similarity of a workflow config (by default the embedded default's, ``config/config.yaml``) scores
 them. ``python -m mis score`` does the same from the command line for a timm, torchvision or
-open_clip model.
+open_clip model. With a dictionary (``mis.sae``), the units scored are its latents read from the
+layer instead of the layer's channels.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from mis.images import build_manifest
 from mis.layers import LAYER_TYPES, Layer, layer_table, select_layers
 from mis.models import eval_transform, select_device, to_device
 from mis.results import unit_table
+from mis.sae.dictionary import Dictionary, DictionaryError, load_dictionary
+from mis.sae.readout import dictionary_layer, layer_table_with_dictionaries
 from mis.scoring import scores_from_margins
 from mis.settings import ExtractionSettings, ScoringSettings, TaskSettings
 from mis.similarity.margins import margins_function
@@ -63,13 +66,28 @@ def find_layer(model: nn.Module, layer_name: str) -> Layer:
 
 def layer_row(model: nn.Module, layer: Layer, input_size: Sequence[int], device: torch.device) -> pd.DataFrame:
     """The layer's row of the model's layer table: its channels, and its relative depth and width
-    among all the model's scorable layers (as in the workflow's unit tables)."""
-    layers, counts = probe_layers(model, select_layers(model, list(LAYER_TYPES)), input_size, device)
-    table = layer_table(layers, counts)
+    among all the model's scorable layers (as in the workflow's unit tables); for a dictionary
+    layer, its latents, and the depth and width of the layer it reads."""
+    dictionaries = [layer] if layer.readout else []
+    layers, counts = probe_layers(model, select_layers(model, list(LAYER_TYPES)) + dictionaries, input_size, device)
+    table = layer_table_with_dictionaries(layers, counts) if dictionaries else layer_table(layers, counts)
     row = table[table["layer"] == layer.name].reset_index(drop=True)
     if row.empty:
         raise ValueError(f"layer '{layer.name}' is never called in the model's forward pass: it has no activations")
     return row
+
+
+def read_through(layer: Layer, dictionary: Dictionary | PathLike, name: str | None, device: torch.device) -> Layer:
+    """``layer`` read through a dictionary (or a dictionary file) on ``device``, named ``name``,
+    else by the name in the dictionary's metadata, else by the file's stem."""
+    if isinstance(dictionary, Dictionary):
+        name = name or dictionary.meta.get("name")
+    else:
+        path, dictionary = dictionary, load_dictionary(dictionary)
+        name = name or dictionary.meta.get("name") or Path(path).stem
+    if not name:
+        raise ValueError("the dictionary has no name in its metadata: give dictionary_name")
+    return dictionary_layer(layer, dictionary.to(device), name)
 
 
 def score_layer(
@@ -87,9 +105,16 @@ def score_layer(
     num_workers: int = 0,
     device: str = "auto",
     name: str = "model",
+    dictionary: Dictionary | PathLike | None = None,
+    dictionary_name: str | None = None,
 ) -> pd.DataFrame:
     """MIS and hard accuracy of every unit (channel) of one layer, one row per unit, with the
     columns of the workflow's unit tables (``model`` is ``name``).
+
+    With ``dictionary`` (a ``mis.sae.dictionary.Dictionary`` or a file in its format), the units
+    are the dictionary's latents read from the layer's output at every position and aggregated
+    like channels; their ``layer`` is ``<layer_name>/<dictionary_name>`` (default: the name in the
+    dictionary's metadata, else the file's stem).
 
     ``images_root`` is a folder of images (flat, class folders, or tar shards); at least
     2·N·(K+1) must be readable. ``transform`` defaults to the model's timm evaluation transform
@@ -101,6 +126,8 @@ def score_layer(
     tasks_settings = TaskSettings(n_tasks, n_refs, seed)
     dev = select_device(device)
     layer = find_layer(model, layer_name)
+    if dictionary is not None:
+        layer = read_through(layer, dictionary, dictionary_name, dev)
     transform_fn, input_size = transform or eval_transform(model)
     was_training = model.training
     model = to_device(model, dev).eval()
@@ -111,6 +138,8 @@ def score_layer(
         dataset = ImageDataset(images_root, manifest["path"], transform_fn, input_size)
         settings = ExtractionSettings(k=tasks_settings.images_per_side, batch_size=batch_size, num_workers=num_workers)
         extremes = extract_extremes(model, [layer], dataset, int(layer_info["channels"][0]), dev, settings)
+    except DictionaryError as error:  # raised in a forward hook: say which dictionary
+        raise DictionaryError(f"dictionary layer '{layer.name}': {error}") from None
     finally:
         model.train(was_training)
     tasks = draw_tasks(extremes.top_idx.T, extremes.bottom_idx.T, n_tasks, n_refs, task_rng(seed, name))

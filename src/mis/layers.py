@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
+import torch
 from torch import nn
 
 # Layer types of the 2024 paper, checked in order (a timm BatchNormAct2d is a BatchNorm2d).
@@ -21,9 +22,15 @@ LAYER_TYPES: dict[str, tuple[type[nn.Module], ...]] = {
 
 @dataclass(frozen=True)
 class Layer:
+    """A hooked module whose units are its channels or, with ``readout``, the latents of a
+    dictionary read from its output (``mis.sae``): ``readout(output, channel_axis)`` returns the
+    output with its channel axis replaced by the units, which are then aggregated like channels.
+    One module can appear as several layers, each with its own name."""
+
     name: str
     layer_type: str
     module: nn.Module
+    readout: Callable[[torch.Tensor, int], torch.Tensor] | None = None
 
     @property
     def channel_axis(self) -> int:
