@@ -17,7 +17,8 @@ from conftest import DEMO_IMAGES
 from test_activations import TensorImages, TinyMixedNet
 
 from mis.__main__ import main
-from mis.activations import ActivationRecorder, StreamSettings, aggregate, extract_extremes, probe_layers
+from mis.activations import ActivationRecorder, aggregate, extract_extremes, probe_layers
+from mis.settings import ExtractionSettings
 from mis.api import find_layer, score_layer
 from mis.datasets import ImageDataset
 from mis.images import build_manifest
@@ -108,7 +109,7 @@ def test_one_pass_scores_channels_and_several_dictionaries_of_one_module() -> No
     assert table["unit_offset"].tolist() == [0, 4, 10, 14, 23]
     assert table["relative_depth"].tolist() == [0.0, 1.0, 0.0, 1.0, 1.0]  # the module's depth
     assert table["layer_type"].tolist() == ["conv", "linear", "conv", "linear", "linear"]
-    result = extract_extremes(net, layers, TensorImages(images), sum(counts), CPU, StreamSettings(k=5, batch_size=7))
+    result = extract_extremes(net, layers, TensorImages(images), sum(counts), CPU, ExtractionSettings(k=5, batch_size=7))
     for name in ("top_idx", "top_val", "bottom_idx", "bottom_val", "top_ties", "bottom_ties"):
         values = getattr(result, name)
         np.testing.assert_array_equal(values[..., 10:14], values[..., 0:4], err_msg=name)
