@@ -64,7 +64,7 @@ def extract_activations(
     layers, counts = probe_layers(model, layers, input_size, dev)
     table = layer_table(layers, counts)
     manifest = read_table(manifest_path)
-    dataset = ImageDataset(images_root, manifest["path"], transform, input_size)
+    dataset = ImageDataset(images_root, manifest["path"], transform, input_size, extraction.get("decoder", "pil"))
     settings = StreamSettings(
         k=k,
         batch_size=extraction["batch_size"],
@@ -80,6 +80,7 @@ def extract_activations(
         "dataset": fingerprint,
         "layers": layer_names,
         "settings": {"k": k, "levels": settings.levels, "n_near": n_near, "sample": settings.quantile_sample},
+        "decoder": dataset.decoder,
     }
     log.info("%s: %d layers, %d units, %d images on %s", model_name, len(layers), sum(counts), len(manifest), dev)
     extremes = extract_extremes(model, layers, dataset, sum(counts), dev, settings, f"{extremes_path}.checkpoint", signature)
@@ -110,6 +111,7 @@ def extract_activations(
             "n_layers": len(layers),
             "n_units": sum(counts),
             "k": k,
+            "decoder": dataset.decoder,
             "mis_version": __version__,
             "torch_version": torch.__version__,
         },
