@@ -16,6 +16,7 @@ import torch
 
 from mis import __version__
 from mis.activations import StreamSettings, extract_extremes, probe_layers
+from mis.allocator import retain_freed_memory
 from mis.datasets import ImageDataset
 from mis.embedding_cache import EmbeddingCache, image_keys
 from mis.images import manifest_fingerprint
@@ -25,7 +26,6 @@ from mis.results import unit_table
 from mis.scoring import scores_from_margins, task_margins
 from mis.similarity import build_embedder, embed_images
 from mis.similarity.embedding import PAIRWISE_BACKENDS
-from mis.similarity.margins import margins_function
 from mis.storage import read_arrays, read_table, write_arrays, write_json, write_table
 from mis.tasks import read_tasks, rows_of, task_images
 
@@ -54,6 +54,7 @@ def extract_activations(
     A killed run resumes from ``<extremes_path>.checkpoint``. A model that cannot be built fails
     naming ``config_key``, the config entry it came from."""
     torch.set_num_threads(threads)
+    retain_freed_memory()
     dev = select_device(device)
     try:
         model = to_device(build_model(model_spec), dev)
@@ -132,6 +133,7 @@ def embed_image_set(
     """Embeddings of every image that some model's tasks use: each taken from the on-disk cache or
     embedded once (and cached) with the configured similarity backend."""
     torch.set_num_threads(threads)
+    retain_freed_memory()
     manifest = read_table(manifest_path)
     needed = np.unique(np.concatenate([task_images(read_tasks(p)) for p in tasks_paths]))
     keys = list(image_keys(manifest["path"].to_numpy()[needed], manifest["bytes"].to_numpy()[needed]))
@@ -169,6 +171,8 @@ def compute_mis(
     dev = select_device(device)
     tasks = read_tasks(tasks_path)
     if similarity["backend"] in PAIRWISE_BACKENDS:
+        from mis.similarity.margins import margins_function  # imports torchvision's models: only when used
+
         paths = list(read_table(manifest_path)["path"])
         margins_of = margins_function(similarity, images_root, paths, similarity["batch_size"], similarity["num_workers"], dev)
         margins = margins_of(tasks)
