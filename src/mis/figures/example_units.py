@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from torchvision import transforms
 
 from mis.results import read_units
 from mis.datasets import ImageDataset
@@ -54,6 +53,8 @@ def plot_example_units(
 ) -> None:
     """One row per example unit: its ``n_images`` most activating images (``top_idx``, a row per
     example), then its least activating (``bottom_idx``)."""
+    from torchvision import transforms  # only this figure needs it
+
     thumbnail = transforms.Compose([transforms.Resize(THUMBNAIL), transforms.CenterCrop(THUMBNAIL), transforms.ToTensor()])
     dataset = ImageDataset(images_root, paths, thumbnail, (3, THUMBNAIL, THUMBNAIL))
     fig, axes = plt.subplots(len(examples), 2 * n_images, figsize=(2 * n_images * 0.9, len(examples) * 1.1), squeeze=False)
