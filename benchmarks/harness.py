@@ -8,6 +8,7 @@ and the ratio to the baseline paired repeat by repeat (median and min–max of t
 
 from __future__ import annotations
 
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -27,10 +28,16 @@ def pin_threads(threads: int) -> None:
 
 @dataclass
 class Timings:
-    """CPU (this process, all threads) and wall seconds of each repeat."""
+    """CPU (this process and its children, all threads, user + system) and wall seconds of each repeat."""
 
     cpu: list[float] = field(default_factory=list)
     wall: list[float] = field(default_factory=list)
+
+
+def cpu_seconds() -> float:
+    """User and system CPU seconds of this process (all threads) and of its finished children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def spread(values: list[float]) -> str:
@@ -48,26 +55,31 @@ def measure(candidates: dict[str, Callable[[], object]], repeats: int, warmup: b
     for repeat in range(repeats):
         shift = repeat % len(names)
         for name in names[shift:] + names[:shift]:
-            wall, cpu = time.perf_counter(), time.process_time()
+            wall, cpu = time.perf_counter(), cpu_seconds()
             candidates[name]()
-            timings[name].cpu.append(time.process_time() - cpu)
+            timings[name].cpu.append(cpu_seconds() - cpu)
             timings[name].wall.append(time.perf_counter() - wall)
     return timings
 
 
-def report(title: str, timings: dict[str, Timings], items: int, item: str = "image") -> dict[str, dict[str, float]]:
-    """Print one table (per-item costs and paired ratios to the first candidate) and return its medians."""
-    baseline = next(iter(timings.values()))
+def report(
+    title: str, timings: dict[str, Timings], items: int | dict[str, int], item: str = "image"
+) -> dict[str, dict[str, float]]:
+    """Print one table and return its medians: per candidate the CPU and wall seconds, the CPU cost
+    per item (``items``: one count, or one per candidate where they do different amounts of work),
+    and its ratio to the first candidate's, paired repeat by repeat (> 1: costs more)."""
+    counts = items if isinstance(items, dict) else dict.fromkeys(timings, items)
+    base_name, baseline = next(iter(timings.items()))
     print(f"{title} ({len(baseline.cpu)} interleaved repeats; median [min–max]; {torch.get_num_threads()} threads)")
-    print(
-        f"  {'candidate':<34} {'CPU s':>22} {'wall s':>22} {'best CPU s':>10} {'CPU ms/' + item:>14} {'CPU ratio':>22}"
-    )
+    header = f"{'CPU ms/' + item:>14}"
+    print(f"  {'candidate':<30} {'CPU s':>22} {'wall s':>22} {'best CPU s':>10} {header} {'cost ratio':>22}")
     summary = {}
     for name, t in timings.items():
-        ratios = [c / b for c, b in zip(t.cpu, baseline.cpu)]
-        per_item = 1000 * statistics.median(t.cpu) / items
+        ratios = [(c / counts[name]) / (b / counts[base_name]) for c, b in zip(t.cpu, baseline.cpu)]
+        per_item = 1000 * statistics.median(t.cpu) / counts[name]
         print(
-            f"  {name:<34} {spread(t.cpu):>22} {spread(t.wall):>22} {min(t.cpu):>10.3f} {per_item:>14.2f} {spread(ratios):>22}"
+            f"  {name:<30} {spread(t.cpu):>22} {spread(t.wall):>22} {min(t.cpu):>10.3f} {per_item:>14.3f} {spread(ratios):>22}"
         )
         summary[name] = {"cpu_s": statistics.median(t.cpu), "ms_per_item": per_item, "ratio": statistics.median(ratios)}
+        summary[name] |= {"ratio_min": min(ratios), "ratio_max": max(ratios), "best_cpu_s": min(t.cpu)}
     return summary
