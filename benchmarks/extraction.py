@@ -1,139 +1,147 @@
-"""Benchmark: activation extraction with top-k tracking over all layers vs a bare forward pass.
+"""Benchmark: activation extraction (hooks + running top/bottom-k) against a bare forward pass, on
+every model pass of the embedded default, on its real photos decoded by the project's loader.
 
-Prints, from one run on the same machine and the same batches (times are this process's CPU time,
-which other processes on a busy machine disturb far less than wall-clock time):
-- images/s of a bare forward pass and of the extraction (hooks + running top/bottom-k and,
-  optionally, quantile trackers), and their ratio (target: ≤ 1.15 for resnet50 on CPU), for
-  (a) a whole pass over n ≈ 2k images, the worst case where half of all images enter each top-k,
-  and (b) the steady state of a large dataset (n ≫ k, e.g. ImageNet's 1.28 M images for k = 200,
-  where a new image enters a unit's top-k with probability k/n): statistics prefilled with k
-  extreme values per unit, so that the pass costs hooks, buffering and the candidate test only;
-- the peak memory (max RSS) of extraction passes over n and 2n streamed images, each in a fresh
-  process (target: flat).
+Per model, interleaved repeats (benchmarks/harness.py) of
+- a bare forward pass over the same decoded batches (the baseline);
+- the extraction of this checkout, over the whole set (at n = 511 and k = 60 most images enter
+  some unit's top-k: the merges' worst case);
+- the steady state of a large dataset (n ≫ k: statistics prefilled with values no image beats, so
+  the pass costs hooks, buffering and the candidate test only);
+- with ``--against REV``, the extraction of ``src/mis/activations.py`` at git revision REV, whose
+  results must be identical (indices, values, tie counts).
+A digest of each model's results is printed, so that runs under other allocator settings or batch
+sizes can be checked for identical results (benchmarks/allocator.py does).
 
-    python benchmarks/extraction.py --model resnet50 --k 200
+    python benchmarks/extraction.py --against a94b268
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.util
 import json
-import resource
 import subprocess
 import sys
-import time
+import tempfile
+import types
+from pathlib import Path
 
-import timm
+import numpy as np
 import torch
+from harness import measure, pin_threads, report
+from inputs import CPU, REPO, decoded, default_config, model_passes, photos, prepared
 
-from mis.activations import ActivationRecorder, ExtractionSettings, UnitStatistics, extract_extremes, probe_layers
-from mis.layers import LAYER_TYPES, select_layers
-from mis.models import to_device, to_input
-
-
-class NoiseImages(torch.utils.data.Dataset):
-    """Images generated on the fly (seeded by index): streaming, so memory cannot grow with n."""
-
-    def __init__(self, n: int, size: int = 224):
-        self.n, self.size = n, size
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, index: int):
-        generator = torch.Generator().manual_seed(index)
-        return torch.randn(3, self.size, self.size, generator=generator), index, True
+import mis.activations
+from mis.models import to_input
+from mis.settings import ExtractionSettings
 
 
-def build(model_name: str):
-    model = to_device(timm.create_model(model_name, pretrained=False).eval(), torch.device("cpu"))
-    layers, counts = probe_layers(model, select_layers(model, list(LAYER_TYPES)), (3, 224, 224), torch.device("cpu"))
-    return model, layers, sum(counts)
+def module_at(revision: str, folder: Path) -> types.ModuleType:
+    """``mis.activations`` as it was at a git revision (the "before" of a comparison)."""
+    source = subprocess.run(
+        ["git", "-C", str(REPO), "show", f"{revision}:src/mis/activations.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    path = folder / f"activations_{revision}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
-def throughput(args: argparse.Namespace) -> None:
-    model, layers, n_units = build(args.model)
-    n = args.batches * args.batch_size
-    batches = [torch.stack([NoiseImages(n)[i][0] for i in range(s, s + args.batch_size)]) for s in range(0, n, args.batch_size)]
-    dataset = torch.utils.data.TensorDataset(torch.cat(batches), torch.arange(n), torch.ones(n, dtype=torch.bool))
-    settings = ExtractionSettings(k=args.k, batch_size=args.batch_size, levels=tuple(args.levels), n_near=20, quantile_sample=args.batch_size * 2)
-    with torch.inference_mode():
-        model(to_input(batches[0], torch.device("cpu")))  # warm-up
-    timings = {"bare forward": [], "extraction, whole pass": [], "extraction, steady state": []}
-    device = torch.device("cpu")
-    for _ in range(args.repeats):  # interleaved, so drifting machine load hits all alike
-        start = time.process_time()
-        with torch.inference_mode():
-            for images, _, _ in torch.utils.data.DataLoader(dataset, batch_size=args.batch_size):
-                model(to_input(images, device))
-        timings["bare forward"].append(time.process_time() - start)
-        start = time.process_time()
-        extract_extremes(model, layers, dataset, n_units, device, settings)
-        timings["extraction, whole pass"].append(time.process_time() - start)
-        timings["extraction, steady state"].append(steady_state_pass(model, layers, dataset, n_units, settings))
-    best = {name: min(times) for name, times in timings.items()}
-    print(f"{args.model}: {len(layers)} layers, {n_units:,} units, k = {args.k}, quantile levels {args.levels}, "
-          f"{n} images in batches of {args.batch_size}, {torch.get_num_threads()} threads (best of {args.repeats})")
-    for name, seconds in best.items():
-        print(f"  {name:<26} {n / seconds:7.2f} images per CPU-second   ratio to bare forward: {seconds / best['bare forward']:.3f}")
+def digest(extremes) -> str:
+    """Hash of every result array of an extraction."""
+    arrays = [extremes.top_idx, extremes.top_val, extremes.bottom_idx, extremes.bottom_val]
+    arrays += [extremes.top_ties, extremes.bottom_ties]
+    return hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in arrays)).hexdigest()[:16]
 
 
 @torch.inference_mode()
-def steady_state_pass(model, layers, dataset, n_units: int, settings: ExtractionSettings) -> float:
-    """Seconds for a pass through statistics whose top-k and bottom-k are already full of values
-    that no image beats."""
-    stats = UnitStatistics(n_units, settings.k)
-    # k + 1 rows: a tracker keeps one entry beyond k (to see ties across the cut) before it is full.
-    extreme = torch.full((settings.k + 1, n_units), torch.finfo(torch.float32).max)
+def bare_forward(model, dataset, batch_size: int) -> None:
+    for images, _, _ in torch.utils.data.DataLoader(dataset, batch_size=batch_size):
+        model(to_input(images, CPU))
+
+
+@torch.inference_mode()
+def steady_state(module, model, layers, dataset, n_units: int, k: int, batch_size: int) -> None:
+    """A pass through statistics whose top-k and bottom-k already hold k + 1 values no image beats."""
+    stats = module.UnitStatistics(n_units, k)
+    extreme = torch.full((k + 1, n_units), torch.finfo(torch.float32).max)
     for tracker in (stats.trackers["top"], stats.trackers["bottom"]):
-        tracker.update(extreme, torch.arange(settings.k + 1))
-    recorder = ActivationRecorder(layers)
+        tracker.update(extreme, torch.arange(k + 1))
+    recorder = module.ActivationRecorder(layers)
     try:
-        start = time.process_time()
-        for images, indices, _ in torch.utils.data.DataLoader(dataset, batch_size=settings.batch_size):
-            model(to_input(images, torch.device("cpu")))
+        for images, indices, _ in torch.utils.data.DataLoader(dataset, batch_size=batch_size):
+            model(to_input(images, CPU))
             stats.update(recorder.collect(), indices)
         stats.flush()
-        return time.process_time() - start
     finally:
         recorder.remove()
 
 
-def peak_memory_child(args: argparse.Namespace) -> None:
-    model, layers, n_units = build(args.model)
+def bench_model(name: str, spec: dict, config: dict, args: argparse.Namespace, before) -> dict:
+    """Time one model's candidates and check that its results match the "before" revision's."""
+    root, paths = photos(config, args.images)
+    model, layers, n_units, transform, input_size = prepared(spec, config["extraction"]["layer_types"])
+    dataset = decoded(root, paths, transform, input_size)
     settings = ExtractionSettings(k=args.k, batch_size=args.batch_size)
-    extract_extremes(model, layers, NoiseImages(args.images), n_units, torch.device("cpu"), settings)
-    print(json.dumps({"max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-
-
-def peak_memory(args: argparse.Namespace) -> None:
     results = {}
-    for n in (args.memory_images, 2 * args.memory_images):
-        cmd = [sys.executable, __file__, "--child-images", str(n), "--model", args.model, "--k", str(args.k), "--batch-size", str(args.batch_size)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-        results[n] = json.loads(out)["max_rss_mb"]
-        print(f"  peak memory, {n:5d} images: {results[n]:8.1f} MB")
-    small, large = results.values()
-    print(f"  peak memory ratio (2n / n images): {large / small:.3f}")
+
+    def extraction(module, key: str):
+        return lambda: results.__setitem__(key, module.extract_extremes(model, layers, dataset, n_units, CPU, settings))
+
+    candidates = {
+        "bare forward": lambda: bare_forward(model, dataset, args.batch_size),
+        "extraction": extraction(mis.activations, "after"),
+        "extraction, steady state": lambda: steady_state(
+            mis.activations, model, layers, dataset, n_units, args.k, args.batch_size
+        ),
+    }
+    if before:
+        candidates[f"extraction at {args.against}"] = extraction(before, "before")
+    title = (
+        f"{name}: {len(layers)} layers, {n_units:,} units, k = {args.k}, {len(dataset)} photos, batch {args.batch_size}"
+    )
+    summary = report(title, measure(candidates, args.repeats), len(dataset)) | {"digest": digest(results["after"])}
+    if before:
+        fields = ("top_idx", "top_val", "bottom_idx", "bottom_val", "top_ties", "bottom_ties")
+        same = all(np.array_equal(getattr(results["after"], f), getattr(results["before"], f)) for f in fields)
+        summary["identical_to_before"] = same
+        print(f"  results identical to {args.against}: {same}")
+    print(f"  result digest: {summary['digest']}")
+    return summary
+
+
+def run(args: argparse.Namespace) -> dict:
+    config = default_config()
+    passes = model_passes(config)
+    names = args.models or [n for n in passes if "-epoch" not in n or n.endswith("-epoch0")]
+    with tempfile.TemporaryDirectory() as folder:
+        before = module_at(args.against, Path(folder)) if args.against else None
+        return {name: bench_model(name, passes[name], config, args, before) for name in names}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="resnet50")
-    parser.add_argument("--k", type=int, default=200, help="images kept per side and unit (paper: N·(K+1) = 200)")
-    parser.add_argument("--levels", type=float, nargs="*", default=[], help="quantile levels to track as well")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--batches", type=int, default=13, help="batches of the throughput run (≥ 2k images in all)")
-    parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--memory-images", type=int, default=416)
-    parser.add_argument("--child-images", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--models", nargs="*", help="model passes of the default (default: each architecture once)")
+    parser.add_argument("--images", type=int, help="the first n photos (default: all)")
+    parser.add_argument("--k", type=int, default=60, help="images kept per side and unit (default: N·(K+1) = 60)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--against", help="git revision whose extraction is compared (timing and results)")
+    parser.add_argument("--json", help="also write the medians and digests to this file")
     args = parser.parse_args()
-    if args.child_images:
-        args.images = args.child_images
-        peak_memory_child(args)
-        return
-    throughput(args)
-    peak_memory(args)
+    pin_threads(args.threads)
+    summary = run(args)
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(summary, out, indent=1)
 
 
 if __name__ == "__main__":

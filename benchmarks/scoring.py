@@ -1,33 +1,30 @@
 """Benchmark: vectorised MIS over all units vs a straightforward per-unit loop, and embedding throughput.
 
-Prints, from one run on the same inputs:
+Prints, from interleaved repeats on the same inputs (benchmarks/harness.py: median, min–max, best):
 - units/s of two per-unit loops (the straightforward one, task by task; and one vectorised over a
   unit's tasks) and of the vectorised computation over all units (both of its code paths: the Gram
   matrix of the task images, and embedding_bag), with the speed-ups (target: ≥ 20× over the
   straightforward loop). The loops run on the first --loop-units units (their time per unit is
   constant);
-- images/s of the embedding backend of the embedded default on real photos.
+- the CPU cost per image of the embedding backend of the embedded default on its real photos.
 
-    python benchmarks/scoring.py
+    python benchmarks/scoring.py --repeats 5
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
+from harness import measure, pin_threads, report
+from inputs import REPO, default_config, photos
 
 from mis.scoring import normalise, task_margins
 from mis.similarity import build_embedder, embed_paths
 from mis.storage import read_arrays
-from mis.tasks import Tasks, read_tasks, rows_of, draw_tasks
-
-REPO = Path(__file__).resolve().parents[1]
+from mis.tasks import Tasks, draw_tasks, read_tasks, rows_of
 
 
 def task_loop_margins(embeddings: torch.Tensor, tasks: Tasks) -> torch.Tensor:
@@ -55,12 +52,6 @@ def unit_loop_margins(embeddings: torch.Tensor, tasks: Tasks) -> torch.Tensor:
     return out
 
 
-def timed(function, *args, **kwargs) -> tuple[float, torch.Tensor]:
-    start = time.perf_counter()
-    result = function(*args, **kwargs)
-    return time.perf_counter() - start, result
-
-
 def scoring(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(0)
     embeddings = normalise(torch.from_numpy(rng.normal(size=(args.images, args.dim)).astype(np.float32)))
@@ -68,22 +59,26 @@ def scoring(args: argparse.Namespace) -> None:
     ranking = np.stack([rng.choice(args.images, size=2 * k, replace=False) for _ in range(args.units)])
     tasks = draw_tasks(ranking[:, :k], ranking[:, k:], args.tasks, args.refs, rng)
     subset = Tasks(**{name: array[: args.loop_units] for name, array in vars(tasks).items()})
-    rates, results = {}, {}
-    for name, function, work, units in (
-        ("per-unit, per-task loop", task_loop_margins, subset, args.loop_units),
-        ("per-unit loop", unit_loop_margins, subset, args.loop_units),
-        ("vectorised (Gram)", partial(task_margins, max_gram_images=args.images), tasks, args.units),
-        ("vectorised (embedding_bag)", partial(task_margins, max_gram_images=0), tasks, args.units),
-    ):
-        seconds, results[name] = timed(function, embeddings, work)
-        rates[name] = units / seconds
-    for name, result in results.items():
+    results = {}
+    methods = {
+        "per-unit, per-task loop": (task_loop_margins, subset),
+        "per-unit loop": (unit_loop_margins, subset),
+        "vectorised (Gram)": (partial(task_margins, max_gram_images=args.images), tasks),
+        "vectorised (embedding_bag)": (partial(task_margins, max_gram_images=0), tasks),
+    }
+    candidates = {
+        name: partial(keep, results, name, function, embeddings, work) for name, (function, work) in methods.items()
+    }
+    timings = measure(candidates, args.repeats)
+    for result in results.values():
         torch.testing.assert_close(result[: args.loop_units], results["per-unit, per-task loop"], atol=1e-5, rtol=0)
-    print(f"MIS of {args.units:,} units, N = {args.tasks}, K = {args.refs}, {args.images:,} images, D = {args.dim}, "
-          f"{torch.get_num_threads()} threads")
-    for name, rate in rates.items():
-        print(f"  {name:<28} {rate:10,.0f} units/s   speed-up over the per-task loop: {rate / rates['per-unit, per-task loop']:7.1f}x"
-              f"   over the per-unit loop: {rate / rates['per-unit loop']:5.1f}x")
+    units = {name: len(work.max_queries) for name, (_, work) in methods.items()}
+    title = f"MIS of {args.units:,} units (loops: the first {args.loop_units}), N = {args.tasks}, K = {args.refs}, "
+    report(title + f"{args.images:,} images, D = {args.dim}", timings, units, "unit")
+
+
+def keep(results: dict, name: str, function, *args) -> None:
+    results[name] = function(*args)
 
 
 def demo_scoring(args: argparse.Namespace) -> None:
@@ -97,25 +92,29 @@ def demo_scoring(args: argparse.Namespace) -> None:
     tasks = rows_of(read_tasks(tasks_path), stored["image"], embeddings_path)
     embeddings = torch.from_numpy(stored["embeddings"])
     subset = Tasks(**{name: array[: args.loop_units] for name, array in vars(tasks).items()})
-    loop_seconds, _ = timed(task_loop_margins, embeddings, subset)
-    seconds, _ = timed(task_margins, embeddings, tasks)
-    loop_rate, rate = args.loop_units / loop_seconds, tasks.shape[0] / seconds
-    print(f"MIS of the embedded default's {tasks.shape[0]:,} units of {args.demo_model} (N = {tasks.shape[1]}, "
-          f"K = {tasks.shape[2]}, {len(stored['image'])} images, D = {embeddings.shape[1]}):")
-    print(f"  per-unit, per-task loop {loop_rate:10,.0f} units/s")
-    print(f"  vectorised              {rate:10,.0f} units/s   speed-up: {rate / loop_rate:.0f}x")
+    candidates = {
+        "per-unit, per-task loop": partial(task_loop_margins, embeddings, subset),
+        "vectorised": partial(task_margins, embeddings, tasks),
+    }
+    title = f"MIS of the embedded default's {tasks.shape[0]:,} units of {args.demo_model} (loop: the first {args.loop_units})"
+    report(
+        title,
+        measure(candidates, args.repeats),
+        {"per-unit, per-task loop": args.loop_units, "vectorised": tasks.shape[0]},
+        "unit",
+    )
 
 
 def embedding(args: argparse.Namespace) -> None:
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    root = REPO / config["images"]["root"]
-    paths = sorted(p.name for p in root.glob("*.jpg"))[: args.embed_images]
+    config = default_config()
+    root, paths = photos(config, args.embed_images)
     embedder = build_embedder(config["similarity"], torch.device("cpu"))
-    embed_paths(embedder, str(root), paths[:8], 8, 0)  # warm-up
-    start = time.perf_counter()
-    embed_paths(embedder, str(root), paths, config["similarity"]["batch_size"], 0)
-    s = time.perf_counter() - start
-    print(f"embedding, {config['similarity']['label']}: {len(paths)} photos in {s:.1f} s = {len(paths) / s:.1f} images/s")
+    candidates = {"embedding": partial(embed_paths, embedder, str(root), paths, config["similarity"]["batch_size"], 0)}
+    report(
+        f"embedding, {config['similarity']['label']}, {len(paths)} photos (decode included)",
+        measure(candidates, args.repeats),
+        len(paths),
+    )
 
 
 def main() -> None:
@@ -128,7 +127,10 @@ def main() -> None:
     parser.add_argument("--loop-units", type=int, default=300)
     parser.add_argument("--demo-model", default="mobilenetv2_100")
     parser.add_argument("--embed-images", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    pin_threads(args.threads)
     scoring(args)
     demo_scoring(args)
     embedding(args)

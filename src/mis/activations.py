@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,18 +49,24 @@ def aggregate(output: torch.Tensor, channel_axis: int) -> torch.Tensor:
 _LOW_BITS = 32
 _LOW_MASK = (1 << _LOW_BITS) - 1
 _SIGN_FREE = 0x7FFFFFFF
+_HIGH_WORD = 1 if sys.byteorder == "little" else 0  # which int32 of an int64 holds its upper half
 
 
 def ranking_keys(values: torch.Tensor, indices: torch.Tensor, low_index_first: bool) -> torch.Tensor:
     """Unique int64 keys, larger = ranked earlier: by ``values`` (descending), then by image index,
     ascending if ``low_index_first`` else descending. ``values`` (rows, units), ``indices`` (rows,).
 
-    Adding 0.0 turns −0.0 into 0.0, so the two zeros tie, as they compare equal."""
+    Adding 0.0 turns −0.0 into 0.0, so the two zeros tie, as they compare equal. The two 32-bit
+    halves are written in place into one buffer viewed as int64 (half the passes of shifting and
+    or-ing 64-bit integers; this runs on every activation of a merge)."""
     bits = (values.float() + 0.0).view(torch.int32)
-    ordered = (bits ^ ((bits >> 31) & _SIGN_FREE)).to(torch.int64)
-    index = indices.to(device=values.device, dtype=torch.int64)[:, None]
-    low = _LOW_MASK - index if low_index_first else index
-    return (ordered << _LOW_BITS) | low
+    pairs = torch.empty(*bits.shape, 2, dtype=torch.int32, device=values.device)
+    high, low = pairs[..., _HIGH_WORD], pairs[..., 1 - _HIGH_WORD]
+    torch.bitwise_and(bits >> 31, _SIGN_FREE, out=high)
+    high.bitwise_xor_(bits)
+    index = indices.to(device=values.device, dtype=torch.int64)
+    low.copy_((_LOW_MASK - index if low_index_first else index).to(torch.int32)[:, None])  # the low 32 bits
+    return pairs.view(torch.int64).squeeze(-1)
 
 
 def key_values(keys: torch.Tensor) -> torch.Tensor:
@@ -117,7 +124,10 @@ class RunningTopK:
         return entering
 
     def _merge(self, kept: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        return torch.sort(torch.cat([kept, keys]), dim=0, descending=True).values[: self.k + 1]
+        """The k + 1 largest keys, in descending order: keys are unique, so a partial selection gives
+        exactly the head of a full sort, at about a third of its cost."""
+        merged = torch.cat([kept, keys])
+        return torch.topk(merged, min(self.k + 1, len(merged)), dim=0).values
 
     @property
     def values(self) -> torch.Tensor:

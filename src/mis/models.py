@@ -25,21 +25,20 @@ import urllib.request
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-import open_clip
-import timm
 import torch
-import torchvision
-from huggingface_hub import constants as hf_constants
-from huggingface_hub import is_offline_mode
-from open_clip.transform import PreprocessCfg, image_transform_v2
-from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, create_transform, resolve_data_config
 from torch import nn
-from torchvision import transforms
 
 from mis.storage import sha256_of
+
+if TYPE_CHECKING:
+    import torchvision
+    from torchvision import transforms
+
+# timm, torchvision, open_clip and huggingface_hub are imported where a model of their library is
+# built: a job imports only the libraries it uses (open_clip alone costs seconds of start-up).
 
 DEFAULT_LIBRARY = "timm"
 HUB_PROBE_TIMEOUT = 3.0  # seconds; the libraries themselves retry for ~47 s before giving up
@@ -169,6 +168,8 @@ def host_reachable(host: str, port: int = 443, timeout: float = HUB_PROBE_TIMEOU
 
 
 def _hf_host() -> str:
+    from huggingface_hub import constants as hf_constants
+
     return urlparse(hf_constants.ENDPOINT).hostname
 
 
@@ -183,6 +184,8 @@ def _from_hub(load: Callable[[], nn.Module], host: str | None, what: str) -> nn.
     """A model with hub weights, or one clear error at once when they can come neither from the
     cache (``host`` None) nor from ``host``. In Hugging Face offline mode the library reads its cache
     only and fails at once by itself."""
+    from huggingface_hub import is_offline_mode
+
     offline_cache = host == _hf_host() and is_offline_mode()
     if host is not None and not offline_cache and not host_reachable(host):
         raise WeightsError(
@@ -197,6 +200,8 @@ def _from_hub(load: Callable[[], nn.Module], host: str | None, what: str) -> nn.
 
 
 def _timm_model(architecture: str, weights: dict[str, Any]) -> nn.Module:
+    import timm
+
     if weights["source"] != "hub":
         return _with_checkpoint(timm.create_model(architecture, pretrained=False), weights)
     if "tag" in weights:
@@ -210,6 +215,8 @@ def _timm_model(architecture: str, weights: dict[str, Any]) -> nn.Module:
 
 def _timm_host(architecture: str) -> str | None:
     """Where timm fetches the weights from: the Hugging Face hub if they are there, else their URL."""
+    import timm
+
     cfg = timm.models.get_pretrained_cfg(architecture)
     if cfg is None or not (cfg.hf_hub_id or cfg.url):
         raise WeightsError(f"timm has no pretrained weights for '{architecture}' (config key 'architecture')")
@@ -217,6 +224,8 @@ def _timm_host(architecture: str) -> str | None:
 
 
 def _torchvision_model(architecture: str, weights: dict[str, Any]) -> nn.Module:
+    import torchvision
+
     if weights["source"] == "hub":
         enum = _torchvision_weights(architecture, weights.get("tag", "DEFAULT"))
         load = partial(torchvision.models.get_model, architecture, weights=enum)
@@ -228,6 +237,8 @@ def _torchvision_model(architecture: str, weights: dict[str, Any]) -> nn.Module:
 
 
 def _torchvision_weights(architecture: str, tag: str) -> torchvision.models.WeightsEnum:
+    import torchvision
+
     enum = torchvision.models.get_model_weights(architecture)
     try:
         return enum[tag]
@@ -241,6 +252,8 @@ def _torchvision_weights(architecture: str, tag: str) -> torchvision.models.Weig
 def _without_aux_heads(model: nn.Module) -> nn.Module:
     """Drop Inception-style auxiliary classifiers (as torchvision does after loading its weights): they
     run in training only, so their layers would never be reached by an evaluation pass."""
+    import torchvision
+
     if isinstance(model, torchvision.models.GoogLeNet):
         model.aux_logits, model.aux1, model.aux2 = False, None, None
     elif isinstance(model, torchvision.models.Inception3):
@@ -250,6 +263,8 @@ def _without_aux_heads(model: nn.Module) -> nn.Module:
 
 def _open_clip_visual(architecture: str, weights: dict[str, Any]) -> nn.Module:
     """The image tower of an open_clip model; checkpoints hold the whole model, so it is cut after loading."""
+    import open_clip
+
     if weights["source"] == "hub":
         tag = _open_clip_tag(architecture, weights.get("tag"))
         cfg = open_clip.get_pretrained_cfg(architecture, tag)
@@ -262,6 +277,8 @@ def _open_clip_visual(architecture: str, weights: dict[str, Any]) -> nn.Module:
 
 
 def _open_clip_tag(architecture: str, tag: str | None) -> str:
+    import open_clip
+
     tags = open_clip.list_pretrained_tags_by_model(architecture)
     if tag not in tags:
         raise WeightsError(
@@ -272,14 +289,16 @@ def _open_clip_tag(architecture: str, tag: str | None) -> str:
 
 def _timm_knows(name: str) -> bool:
     """An architecture, or an architecture with a pretrained tag (``timm.is_model`` ignores the tag)."""
+    import timm
+
     return timm.is_model(name) and ("." not in name or name in timm.list_pretrained())
 
 
 # Per library: whether it knows an architecture name, and how to build it with a weights spec.
 _LIBRARIES: dict[str, tuple[Callable[[str], bool], Callable[[str, dict[str, Any]], nn.Module]]] = {
     "timm": (_timm_knows, _timm_model),
-    "torchvision": (lambda name: name in torchvision.models.list_models(), _torchvision_model),
-    "open_clip": (lambda name: name in open_clip.list_models(), _open_clip_visual),
+    "torchvision": (lambda name: name in importlib.import_module("torchvision").models.list_models(), _torchvision_model),
+    "open_clip": (lambda name: name in importlib.import_module("open_clip").list_models(), _open_clip_visual),
 }
 
 
@@ -318,13 +337,20 @@ def eval_transform(model: nn.Module, library: str = DEFAULT_LIBRARY) -> tuple[Ca
     if library == "torchvision":
         return _imagenet_eval_transform(), (3, 224, 224)
     if library == "open_clip":
+        from open_clip.transform import PreprocessCfg, image_transform_v2
+
         cfg = PreprocessCfg(**model.preprocess_cfg)
         return image_transform_v2(cfg, is_train=False), cfg.input_size
+    from timm.data import create_transform, resolve_data_config
+
     data_config = resolve_data_config({}, model=model)
     return create_transform(**data_config), data_config["input_size"]
 
 
 def _imagenet_eval_transform() -> transforms.Compose:
+    from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+    from torchvision import transforms
+
     return transforms.Compose(
         [
             transforms.Resize(256),

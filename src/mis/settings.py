@@ -64,6 +64,7 @@ class ExtractionSettings:
     n_near: int = 0
     quantile_sample: int = 1000
     checkpoint_every: int = 50  # batches
+    decoder: str = "pil"  # or "torchvision" (datasets.tensor_transform)
     layer_types: tuple[str, ...] = DEFAULT_LAYER_TYPES
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -80,6 +81,7 @@ class ExtractionSettings:
             n_near=tasks.n_tasks,
             quantile_sample=extraction["quantile_sample"],
             checkpoint_every=extraction["checkpoint_every"],
+            decoder=extraction["decoder"],
             layer_types=tuple(extraction["layer_types"]),
             include=tuple(extraction["include"]),
             exclude=tuple(extraction["exclude"]),

@@ -16,6 +16,7 @@ import torch
 
 from mis import __version__
 from mis.activations import extract_extremes, probe_layers
+from mis.allocator import retain_freed_memory
 from mis.datasets import ImageDataset
 from mis.embedding_cache import EmbeddingCache, image_keys
 from mis.images import manifest_fingerprint
@@ -24,7 +25,6 @@ from mis.models import WeightsError, build_model, eval_transform, library_of, se
 from mis.results import unit_table
 from mis.scoring import scores_from_margins, task_margins
 from mis.similarity import build_embedder, embed_paths
-from mis.similarity.margins import margins_function
 from mis.settings import ExtractionSettings, ScoringSettings
 from mis.storage import read_arrays, read_table, write_arrays, write_json, write_table
 from mis.tasks import read_tasks, rows_of, task_images
@@ -52,6 +52,7 @@ def extract_activations(
     A killed run resumes from ``<extremes_path>.checkpoint``. A model that cannot be built fails
     naming ``config_key``, the config entry it came from."""
     torch.set_num_threads(threads)
+    retain_freed_memory()
     dev = select_device(device)
     try:
         model = to_device(build_model(model_spec), dev)
@@ -62,13 +63,14 @@ def extract_activations(
     layers, counts = probe_layers(model, layers, input_size, dev)
     table = layer_table(layers, counts)
     manifest = read_table(manifest_path)
-    dataset = ImageDataset(images_root, manifest["path"], transform, input_size)
+    dataset = ImageDataset(images_root, manifest["path"], transform, input_size, settings.decoder)
     fingerprint, layer_names = manifest_fingerprint(manifest), list(table["layer"])
     signature = {
         "model": model_spec,
         "dataset": fingerprint,
         "layers": layer_names,
         "settings": {"k": settings.k, "levels": settings.levels, "n_near": settings.n_near, "sample": settings.quantile_sample},
+        "decoder": dataset.decoder,
     }
     log.info("%s: %d layers, %d units, %d images on %s", model_name, len(layers), sum(counts), len(manifest), dev)
     extremes = extract_extremes(model, layers, dataset, sum(counts), dev, settings, f"{extremes_path}.checkpoint", signature)
@@ -99,6 +101,7 @@ def extract_activations(
             "n_layers": len(layers),
             "n_units": sum(counts),
             "k": settings.k,
+            "decoder": dataset.decoder,
             "mis_version": __version__,
             "torch_version": torch.__version__,
         },
@@ -119,6 +122,7 @@ def embed_images(
     """Embeddings of every image that some model's tasks use: each taken from the on-disk cache or
     embedded once (and cached) with the configured similarity backend."""
     torch.set_num_threads(threads)
+    retain_freed_memory()
     manifest = read_table(manifest_path)
     needed = np.unique(np.concatenate([task_images(read_tasks(p)) for p in tasks_paths]))
     keys = list(image_keys(manifest["path"].to_numpy()[needed], manifest["bytes"].to_numpy()[needed]))
@@ -156,6 +160,8 @@ def compute_mis(
     tasks = read_tasks(tasks_path)
     similarity = scoring.similarity
     if scoring.pairwise:
+        from mis.similarity.margins import margins_function  # imports torchvision's models: only when used
+
         paths = list(read_table(manifest_path)["path"])
         margins_of = margins_function(similarity, images_root, paths, similarity["batch_size"], similarity["num_workers"], dev)
         margins = margins_of(tasks)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 
 import pandas as pd
-from torchvision import transforms
 
 from mis.datasets import ImageDataset
 from mis.figures.style import plt, save_pdf
@@ -18,6 +17,8 @@ def plot(examples: pd.DataFrame, images: pd.DataFrame, images_root: str | os.Pat
     """The tables of ``mis.analysis.example_units``: one row per example unit, with its most
     activating images (left), then its least activating (right); ``images`` lists them per example
     (``example`` = row of ``examples``), top side first, each side in rank order."""
+    from torchvision import transforms  # only this figure needs it
+
     n_images = int(images["position"].max()) + 1
     thumbnail = transforms.Compose([transforms.Resize(THUMBNAIL), transforms.CenterCrop(THUMBNAIL), transforms.ToTensor()])
     dataset = ImageDataset(images_root, list(images["path"]), thumbnail, (3, THUMBNAIL, THUMBNAIL))

@@ -19,8 +19,18 @@ The paper's DreamSim (weights from a folder, never downloaded; see ``dreamsim_em
       batch_size: 32
 """
 
+import importlib
+
 from mis.similarity.embedding import Embedder, TimmFeatureEmbedder, build_embedder, embed_paths
-from mis.similarity.pairwise import PairwiseBackend, build_pairwise, pairwise_task_margins
+
+_PAIRWISE = ("PairwiseBackend", "build_pairwise", "pairwise_task_margins")
+
+
+def __getattr__(name: str):
+    """The pairwise backends' names, imported on first use (they import torchvision's models)."""
+    if name in _PAIRWISE:
+        return getattr(importlib.import_module("mis.similarity.pairwise"), name)
+    raise AttributeError(f"module 'mis.similarity' has no attribute '{name}'")
 
 __all__ = [
     "Embedder",

@@ -1,0 +1,81 @@
+"""Benchmark: the physical limit of the embedded default, and per-image costs for the paper's scale.
+
+The limit is what `all` cannot do without: a bare forward pass of every model pass (the configured
+models and each scored training epoch) over the photos, plus one embedding pass over them, on
+images decoded once beforehand, with the allocator setting the jobs use (mis.allocator). Decoding
+is timed apart (Pillow and torchvision paths). Also times proxies for the paper's scale (random
+weights): ResNet-50, a typical model of the zoo, and ViT-B/16, three of which are DreamSim's ensemble
+(its weights cannot be loaded here), so that the paper's run can be costed from per-image numbers
+(benchmarks/README.md).
+
+    python benchmarks/limit.py 2>/dev/null
+"""
+
+from __future__ import annotations
+
+import argparse
+from functools import partial
+
+import timm
+import torch
+from harness import measure, pin_threads, report
+from inputs import CPU, decoded, default_config, model_passes, photos, prepared
+
+from mis.allocator import retain_freed_memory
+from mis.models import build_model, eval_transform, to_device, to_input
+
+
+@torch.inference_mode()
+def forward(model, dataset, batch_size: int, embed: bool = False) -> None:
+    for images, _, _ in torch.utils.data.DataLoader(dataset, batch_size=batch_size):
+        x = to_input(images, CPU)
+        if embed:
+            model.forward_head(model.forward_features(x), pre_logits=True)
+        else:
+            model(x)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, help="the first n photos (default: all)")
+    parser.add_argument("--proxy-images", type=int, default=32, help="photos for the proxies' timing")
+    parser.add_argument(
+        "--proxies",
+        nargs="*",
+        default=["resnet50", "vit_base_patch16_224"],
+        help="timm models: a zoo model, DreamSim's backbone",
+    )
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    pin_threads(args.threads)
+    print(f"allocator keeps freed memory: {retain_freed_memory()}")
+    config = default_config()
+    root, paths = photos(config, args.images)
+    candidates = {}
+    for name, spec in model_passes(config).items():
+        model, _, _, transform, input_size = prepared(spec, config["extraction"]["layer_types"])
+        candidates[name] = partial(forward, model, decoded(root, paths, transform, input_size), args.batch_size)
+    embedder = to_device(build_model(config["similarity"]), CPU)
+    transform, input_size = eval_transform(embedder)
+    candidates["embedding"] = partial(
+        forward, embedder, decoded(root, paths, transform, input_size), args.batch_size, True
+    )
+    for decoder in ("pil", "torchvision"):
+        candidates[f"decode ({decoder})"] = partial(decoded, root, paths, transform, input_size, decoder)
+    timings = measure(candidates, args.repeats)
+    summary = report(f"bare passes over {len(paths)} photos, batch {args.batch_size}", timings, len(paths))
+    limit = sum(v["cpu_s"] for k, v in summary.items() if not k.startswith("decode"))
+    print(f"physical limit of `all` (model passes + embedding, decode excluded): {limit:.1f} CPU s")
+    proxy = decoded(root, paths[: args.proxy_images], transform, input_size)
+    proxies = {a: to_device(timm.create_model(a).eval(), CPU) for a in args.proxies}
+    candidates = {f"{a} forward": partial(forward, model, proxy, args.batch_size) for a, model in proxies.items()}
+    proxy_summary = report("paper-scale proxies (random weights)", measure(candidates, args.repeats), len(proxy))
+    vit = proxy_summary.get("vit_base_patch16_224 forward")
+    if vit:
+        print(f"DreamSim ensemble ≈ 3 × ViT-B/16: {3 * vit['ms_per_item']:.1f} CPU ms per image")
+
+
+if __name__ == "__main__":
+    main()
