@@ -11,6 +11,10 @@ min_version("9.0")
 SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])))
+# Torch's OpenMP threads sleep instead of spinning while they wait: on a machine shared with other
+# jobs a spinning thread waits for one that is descheduled, and a 2-thread extraction then took 16-60 s
+# instead of 6-8 s (benchmarks/README.md, "Threads on a shared machine"); set it yourself to override.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from mis.config import validate_config
 from mis.images import image_set_signature
