@@ -78,7 +78,8 @@ def report(
         ratios = [(c / counts[name]) / (b / counts[base_name]) for c, b in zip(t.cpu, baseline.cpu)]
         per_item = 1000 * statistics.median(t.cpu) / counts[name]
         print(
-            f"  {name:<30} {spread(t.cpu):>22} {spread(t.wall):>22} {min(t.cpu):>10.3f} {per_item:>14.3f} {spread(ratios):>22}"
+            f"  {name:<30} {spread(t.cpu):>22} {spread(t.wall):>22} {min(t.cpu):>10.3f} "
+            f"{per_item:>14.3f} {spread(ratios):>22}"
         )
         summary[name] = {"cpu_s": statistics.median(t.cpu), "ms_per_item": per_item, "ratio": statistics.median(ratios)}
         summary[name] |= {"ratio_min": min(ratios), "ratio_max": max(ratios), "best_cpu_s": min(t.cpu)}

@@ -96,7 +96,8 @@ def demo_scoring(args: argparse.Namespace) -> None:
         "per-unit, per-task loop": partial(task_loop_margins, embeddings, subset),
         "vectorised": partial(task_margins, embeddings, tasks),
     }
-    title = f"MIS of the embedded default's {tasks.shape[0]:,} units of {args.demo_model} (loop: the first {args.loop_units})"
+    units = f"{tasks.shape[0]:,} units of {args.demo_model}"
+    title = f"MIS of the embedded default's {units} (loop: the first {args.loop_units})"
     report(
         title,
         measure(candidates, args.repeats),

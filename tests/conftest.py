@@ -18,7 +18,11 @@ SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 def pytest_terminal_summary(terminalreporter) -> None:
     """Skipped browser tests, named in the run's summary with what to install: a skip must
     not pass for a success (in CI, where CI=true, tests/test_browser.py fails instead)."""
-    skipped = [report for report in terminalreporter.stats.get("skipped", []) if "Chromium is not installed" in str(report.longrepr)]
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "Chromium is not installed" in str(report.longrepr)
+    ]
     if skipped:
         terminalreporter.write_sep("!", f"{len(skipped)} BROWSER TESTS SKIPPED", red=True, bold=True)
         for report in skipped:

@@ -11,8 +11,8 @@ from torch import nn
 
 from mis.activations import (
     ActivationRecorder,
-    RunningTopK,
     ExtractionSettings,
+    RunningTopK,
     aggregate,
     extract_extremes,
     key_values,
@@ -90,7 +90,11 @@ def test_top_and_bottom_are_disjoint_under_ties_whatever_the_quantile_sample(lev
     net.conv.register_forward_hook(lambda module, inputs, output: output.clamp(min=0))  # a ReLU
     results = [
         extract_extremes(
-            net, layers, TensorImages(images), 4, torch.device("cpu"),
+            net,
+            layers,
+            TensorImages(images),
+            4,
+            torch.device("cpu"),
             ExtractionSettings(k=20, batch_size=batch, levels=levels, n_near=2, quantile_sample=sample),
         )
         for batch, sample in ((3, 7), (16, 40), (40, 1), (5, 7))
@@ -157,7 +161,7 @@ def test_recorder_uses_each_layers_channel_axis() -> None:
     torch.manual_seed(0)
     net = TinyMixedNet().eval()
     layers = select_layers(net, ["conv", "batchnorm", "layernorm", "linear"])
-    assert [l.name for l in layers] == ["conv", "bn", "ln", "mix", "head"]
+    assert [layer.name for layer in layers] == ["conv", "bn", "ln", "mix", "head"]
     recorder = ActivationRecorder(layers)
     x = torch.randn(5, 3, 8, 8)
     with torch.no_grad():
@@ -227,7 +231,9 @@ def test_interrupted_pass_resumes_from_its_checkpoint(tmp_path) -> None:
     checkpoint, signature = tmp_path / "extremes.npz.checkpoint", {"run": 1}
     reference = extract_extremes(net, layers, TensorImages(images), 4, torch.device("cpu"), settings)
     with pytest.raises(KeyboardInterrupt):
-        extract_extremes(net, layers, TensorImages(images, fail_after=30), 4, torch.device("cpu"), settings, checkpoint, signature)
+        extract_extremes(
+            net, layers, TensorImages(images, fail_after=30), 4, torch.device("cpu"), settings, checkpoint, signature
+        )
     assert checkpoint.is_file()
     resumed_data = TensorImages(images)
     resumed = extract_extremes(net, layers, resumed_data, 4, torch.device("cpu"), settings, checkpoint, signature)
@@ -237,7 +243,9 @@ def test_interrupted_pass_resumes_from_its_checkpoint(tmp_path) -> None:
         np.testing.assert_array_equal(getattr(resumed, name), getattr(reference, name), err_msg=name)
     # a checkpoint of another configuration is ignored
     with pytest.raises(KeyboardInterrupt):
-        extract_extremes(net, layers, TensorImages(images, fail_after=30), 4, torch.device("cpu"), settings, checkpoint, signature)
+        extract_extremes(
+            net, layers, TensorImages(images, fail_after=30), 4, torch.device("cpu"), settings, checkpoint, signature
+        )
     other = TensorImages(images)
     extract_extremes(net, layers, other, 4, torch.device("cpu"), settings, checkpoint, {"run": 2})
     assert other.reads == 40
@@ -246,10 +254,15 @@ def test_interrupted_pass_resumes_from_its_checkpoint(tmp_path) -> None:
 def test_layer_selection_and_metadata_on_a_timm_model() -> None:
     model = timm.create_model("resnet18", pretrained=False)
     layers = select_layers(model, ["conv", "batchnorm", "linear"])
-    types = [l.layer_type for l in layers]
+    types = [layer.layer_type for layer in layers]
     assert types.count("conv") == 20 and types.count("batchnorm") == 20 and types.count("linear") == 1
     only_layer4 = select_layers(model, ["conv"], include=[r"^layer4\."], exclude=[r"downsample"])
-    assert [l.name for l in only_layer4] == ["layer4.0.conv1", "layer4.0.conv2", "layer4.1.conv1", "layer4.1.conv2"]
+    assert [layer.name for layer in only_layer4] == [
+        "layer4.0.conv1",
+        "layer4.0.conv2",
+        "layer4.1.conv1",
+        "layer4.1.conv2",
+    ]
     table = layer_table(only_layer4, [512, 512, 512, 256])
     assert table["relative_depth"].tolist() == [0, 1 / 3, 2 / 3, 1]
     assert table["relative_width"].tolist() == [1, 1, 1, 0.5]
@@ -289,9 +302,9 @@ def test_layers_never_called_are_dropped() -> None:
 
     net = Net().eval()
     layers = select_layers(net, ["linear"])
-    assert [l.name for l in layers] == ["embed", "attention.out_proj"]
+    assert [layer.name for layer in layers] == ["embed", "attention.out_proj"]
     reached, counts = probe_layers(net, layers, (3, 4, 4), torch.device("cpu"))
-    assert [l.name for l in reached] == ["embed"] and counts == [8]
+    assert [layer.name for layer in reached] == ["embed"] and counts == [8]
 
 
 def test_constant_unit_is_flagged_and_left_out_of_model_statistics() -> None:

@@ -8,14 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO
 from mis.analysis.accuracy import spread_models, with_accuracy
 from mis.analysis.correlation import Correlation, correlation
 from mis.analysis.depth_width import layer_means
-from mis.analysis.example_units import extreme_images, example_units
+from mis.analysis.example_units import example_units, extreme_images
 from mis.analysis.layer_types import conover_holm, layer_type_means
 from mis.figures import constant_units, fig5, fig6
 from mis.storage import read_table, write_arrays, write_table
+
+from conftest import REPO
 
 
 def units_table(models: int = 6, seed: int = 0) -> pd.DataFrame:
@@ -23,11 +24,24 @@ def units_table(models: int = 6, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = []
     for m in range(models):
-        for layer, layer_type, depth, width, level in (("c1", "conv", 0.0, 0.5, 0.9), ("b1", "batchnorm", 1.0, 1.0, 0.6)):
+        for layer, layer_type, depth, width, level in (
+            ("c1", "conv", 0.0, 0.5, 0.9),
+            ("b1", "batchnorm", 1.0, 1.0, 0.6),
+        ):
             for unit in range(4):
                 rows.append((f"m{m}", layer, layer_type, unit, level + rng.normal(0, 0.01), 1.0, False, depth, width))
         rows.append((f"m{m}", "b1", "batchnorm", 4, 0.0, 0.0, True, 1.0, 1.0))
-    columns = ["model", "layer", "layer_type", "unit", "mis", "hard_accuracy", "constant", "relative_depth", "relative_width"]
+    columns = [
+        "model",
+        "layer",
+        "layer_type",
+        "unit",
+        "mis",
+        "hard_accuracy",
+        "constant",
+        "relative_depth",
+        "relative_width",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -39,7 +53,10 @@ def test_layer_tables_exclude_constant_units() -> None:
     assert layers.set_index(["model", "layer"]).loc[("m0", "c1"), "mis"] == pytest.approx(m0)
     means = layer_type_means(units)
     assert list(means["layer_type"].cat.categories) == ["conv", "batchnorm"]
-    assert means.groupby("layer_type", observed=True)["mis"].mean().round(1).to_dict() == {"conv": 0.9, "batchnorm": 0.6}
+    assert means.groupby("layer_type", observed=True)["mis"].mean().round(1).to_dict() == {
+        "conv": 0.9,
+        "batchnorm": 0.6,
+    }
 
 
 def test_conover_separates_clearly_different_layer_types() -> None:
@@ -71,7 +88,14 @@ def test_correlation_table_round_trip(tmp_path: Path) -> None:
 
 
 def test_accuracy_join_and_density_models() -> None:
-    summary = pd.DataFrame({"model": ["a", "b", "c", "d"], "mean_mis": [0.7, 0.8, 0.6, 0.9], "p05_mis": [0.5, 0.7, 0.2, 0.85], "p95_mis": [0.9, 0.9, 0.95, 0.95]})
+    summary = pd.DataFrame(
+        {
+            "model": ["a", "b", "c", "d"],
+            "mean_mis": [0.7, 0.8, 0.6, 0.9],
+            "p05_mis": [0.5, 0.7, 0.2, 0.85],
+            "p95_mis": [0.9, 0.9, 0.95, 0.95],
+        }
+    )
     accuracy = pd.DataFrame({"model": ["a", "b", "z"], "top1": [70.0, np.nan, 80.0], "source": ["x", "y", "z"]})
     assert list(with_accuracy(summary, accuracy)["model"]) == ["a"]
     assert spread_models(summary, 2) == ["d", "c"]  # narrowest and widest 5–95 % spread
@@ -106,8 +130,17 @@ def test_example_images_are_each_examples_extremes_in_rank_order(tmp_path: Path)
         write_arrays(paths[model], top_idx=idx, bottom_idx=idx[:, ::-1] + 10)
     images = extreme_images(examples, paths, n_images=2)
     assert list(images.columns) == ["example", "side", "position", "image"]
-    assert images.groupby("example")["image"].apply(list).to_dict() == {0: [6, 5, 14, 15], 1: [9, 8, 17, 18], 2: [3, 2, 11, 12]}
-    assert list(images["side"][:4]) == ["top", "top", "bottom", "bottom"] and list(images["position"][:4]) == [0, 1, 0, 1]
+    assert images.groupby("example")["image"].apply(list).to_dict() == {
+        0: [6, 5, 14, 15],
+        1: [9, 8, 17, 18],
+        2: [3, 2, 11, 12],
+    }
+    assert list(images["side"][:4]) == ["top", "top", "bottom", "bottom"] and list(images["position"][:4]) == [
+        0,
+        1,
+        0,
+        1,
+    ]
 
 
 def test_figures_are_written(tmp_path: Path) -> None:
@@ -117,7 +150,9 @@ def test_figures_are_written(tmp_path: Path) -> None:
     write_table(conover_holm(means).rename_axis("layer_type").reset_index(), pvalues)
     fig5.plot(means, read_table(pvalues), tmp_path / "fig5.pdf")
     fig6.plot(layer_means(units), tmp_path / "fig6.pdf")
-    summary = pd.DataFrame({"model": ["a", "b"], "constant_ratio": [0.1, 0.0], "n_constant": [1, 0], "n_units": [9, 10]})
+    summary = pd.DataFrame(
+        {"model": ["a", "b"], "constant_ratio": [0.1, 0.0], "n_constant": [1, 0], "n_units": [9, 10]}
+    )
     constant_units.plot(summary, tmp_path / "constant.pdf")
     for name in ("fig5.pdf", "fig6.pdf", "constant.pdf"):
         assert (tmp_path / name).read_bytes().startswith(b"%PDF") and (tmp_path / name).stat().st_size > 3000

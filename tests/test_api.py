@@ -9,12 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import DEMO_IMAGES
 from mis.__main__ import main
 from mis.api import score_layer
 from mis.models import build_model
 from mis.results import UNIT_COLUMNS
 from mis.tasks import TooFewImages
+
+from conftest import DEMO_IMAGES
 
 ARCHITECTURE, LAYER, CHANNELS = "test_resnet", "layer2.0.conv1", 48
 SPEC = {"architecture": ARCHITECTURE, "weights": {"source": "random", "seed": 0}}
@@ -57,7 +58,23 @@ def test_unknown_layer_names_near_ones(photos: Path) -> None:
 
 def test_command_line_gives_the_same_table_for_the_same_seed(photos: Path, units: pd.DataFrame, tmp_path: Path) -> None:
     out = tmp_path / "units.csv"
-    argv = ["score", "--model", ARCHITECTURE, "--weights", "random", "--layer", LAYER, "--images", str(photos), "--n-tasks", "2", "--n-refs", "2", "--out", str(out)]
+    argv = [
+        "score",
+        "--model",
+        ARCHITECTURE,
+        "--weights",
+        "random",
+        "--layer",
+        LAYER,
+        "--images",
+        str(photos),
+        "--n-tasks",
+        "2",
+        "--n-refs",
+        "2",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     pd.testing.assert_frame_equal(pd.read_csv(out), units, check_dtype=False)
 
@@ -65,7 +82,9 @@ def test_command_line_gives_the_same_table_for_the_same_seed(photos: Path, units
 def test_command_line_error_is_a_message(photos: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "units.csv"
     assert main(["score", "--model", ARCHITECTURE, "--layer", "nope", "--images", str(photos), "--out", str(out)]) == 2
-    assert capsys.readouterr().err.startswith("error: no Conv, Linear, BatchNorm, LayerNorm or GroupNorm module named 'nope'")
+    assert capsys.readouterr().err.startswith(
+        "error: no Conv, Linear, BatchNorm, LayerNorm or GroupNorm module named 'nope'"
+    )
     assert not out.exists()
 
 

@@ -16,14 +16,15 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import DEMO_IMAGES
 from mis import paths
 from mis.analysis.example_units import select_example_units
 from mis.browser import build_unit_browser
+from mis.results import summarize_models, unit_table
 from mis.settings import BrowserSettings
-from mis.results import unit_table, summarize_models
 from mis.storage import read_table, write_arrays, write_table
 from mis.tasks import draw_tasks, task_rng
+
+from conftest import DEMO_IMAGES
 
 MODELS = ("alpha-net", "beta-net")
 LAYERS = pd.DataFrame(
@@ -84,12 +85,19 @@ def write_fake_results(results: Path, seed: int = 0) -> Path:
         mis = rng.permutation(np.linspace(0.3, 0.95, N_UNITS))
         hard = rng.integers(0, N_TASKS + 1, N_UNITS) / N_TASKS
         no_ties = (np.zeros(N_UNITS, np.int32),) * 2
-        write_table(unit_table(model, LAYERS, top_val[:, 0] - bottom_val[:, 0], mis, hard, 1e-8, no_ties), files["units"])
+        write_table(
+            unit_table(model, LAYERS, top_val[:, 0] - bottom_val[:, 0], mis, hard, 1e-8, no_ties), files["units"]
+        )
     files = [result_paths(results, m) for m in MODELS]
     summarize_models([f["units"] for f in files], paths.located(paths.MODEL_SUMMARY, results))
     select_example_units(
-        MODELS, [f["units"] for f in files], [f["extremes"] for f in files], manifest, 5,
-        paths.located(paths.analysis("example_units"), results), paths.located(paths.analysis("example_units_images"), results),
+        MODELS,
+        [f["units"] for f in files],
+        [f["extremes"] for f in files],
+        manifest,
+        5,
+        paths.located(paths.analysis("example_units"), results),
+        paths.located(paths.analysis("example_units_images"), results),
     )
     return DEMO_IMAGES
 
@@ -191,7 +199,10 @@ def page(browser: Path) -> Iterator:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    flags = "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync"
+    flags = (
+        "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking "
+        "--disable-component-update --disable-sync"
+    )
     for flag in [*flags.split(), f"--user-data-dir={profile}", "--window-size=1400,1600"]:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})

@@ -8,10 +8,11 @@ import re
 import pytest
 import yaml
 
-from conftest import REPO, SCHEMA
 from mis.config import ConfigError, config_reference, load_config, validate_config
 from mis.settings import BrowserSettings, ExtractionSettings, ScoringSettings, Settings, TaskSettings
 from mis.zoo import timm_sweep
+
+from conftest import REPO, SCHEMA
 
 
 def default_config() -> dict:
@@ -32,8 +33,14 @@ def test_default_config_is_valid_and_gets_defaults() -> None:
         (lambda c: c["tasks"].pop("n_refs"), "tasks.n_refs"),
         (lambda c: c["mis"].update(alpha="big"), "mis.alpha"),
         (lambda c: c["extraction"].update(layer_types=["attention"]), "extraction.layer_types.0"),
-        (lambda c: c["models"]["mobilenetv2_100"]["weights"].update(source="timm"), "models.mobilenetv2_100.weights.source"),
-        (lambda c: c["models"]["mobilenetv2_100"]["weights"].pop("resource"), "models.mobilenetv2_100.weights.resource"),
+        (
+            lambda c: c["models"]["mobilenetv2_100"]["weights"].update(source="timm"),
+            "models.mobilenetv2_100.weights.source",
+        ),
+        (
+            lambda c: c["models"]["mobilenetv2_100"]["weights"].pop("resource"),
+            "models.mobilenetv2_100.weights.resource",
+        ),
         (lambda c: c.update(tasx={}), "tasx"),
         (lambda c: c.update(device="gpu"), "device"),
     ],
@@ -90,7 +97,11 @@ def test_sweep_lists_one_imagenet_model_per_timm_architecture() -> None:
     architectures = [name.split(".")[0] for name in sweep]
     assert len(architectures) == len(set(architectures)) > 20
     assert "resnet50.a1_in1k" in sweep and all("in1k" in name for name in sweep)
-    assert sweep["resnet50.a1_in1k"] == {"library": "timm", "architecture": "resnet50.a1_in1k", "weights": {"source": "hub"}}
+    assert sweep["resnet50.a1_in1k"] == {
+        "library": "timm",
+        "architecture": "resnet50.a1_in1k",
+        "weights": {"source": "hub"},
+    }
 
 
 def test_config_readme_is_generated_from_the_schema() -> None:
@@ -123,7 +134,9 @@ def test_settings_defaults_are_the_schemas() -> None:
         config.pop(key, None)
     config["mis"].pop("constant_threshold")
     settings = Settings.from_config(validate_config(config, SCHEMA))
-    defaults = ExtractionSettings(k=settings.extraction.k, levels=settings.extraction.levels, n_near=settings.extraction.n_near)
+    defaults = ExtractionSettings(
+        k=settings.extraction.k, levels=settings.extraction.levels, n_near=settings.extraction.n_near
+    )
     assert settings.extraction == defaults
     assert settings.browser == BrowserSettings()
     assert settings.scoring.constant_threshold == ScoringSettings({}, 1.0).constant_threshold

@@ -17,7 +17,9 @@ def test_differences_vanish_at_full_n_and_shrink_with_n() -> None:
     k = n_tasks * (n_refs + 1)
     live = np.ones(n_units, dtype=bool)
     live[:10] = False
-    table = convergence_table("m", ranking[:, :k], ranking[:, ::-1][:, :k], live, emb, n_tasks, n_refs, alpha=16.0, seed=0)
+    table = convergence_table(
+        "m", ranking[:, :k], ranking[:, ::-1][:, :k], live, emb, n_tasks, n_refs, alpha=16.0, seed=0
+    )
     assert len(table) == 2 * n_tasks and set(table["n_units"]) == {190}
     for scenario, rows in table.groupby("scenario"):
         diffs = rows.sort_values("n_tasks")["mean_abs_diff"].to_numpy()

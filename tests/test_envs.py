@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from conftest import REPO
 
 SRC = REPO / "src"

@@ -19,12 +19,20 @@ import torch
 import yaml
 from PIL import Image
 
-from conftest import DEMO_IMAGES, REPO, SCHEMA
 from mis.config import ConfigError, validate_config
 from mis.datasets import ImageDataset, image_loader, to_rgb
-from mis.images import build_manifest, category_of, image_set_signature, manifest_fingerprint, split_member, prepare_images
+from mis.images import (
+    build_manifest,
+    category_of,
+    image_set_signature,
+    manifest_fingerprint,
+    prepare_images,
+    split_member,
+)
 from mis.settings import TaskSettings
 from mis.tasks import TooFewImages
+
+from conftest import DEMO_IMAGES, REPO, SCHEMA
 
 EXTENSIONS = [".jpg", ".jpeg", ".png"]
 
@@ -253,7 +261,11 @@ def test_every_image_mode_becomes_8_bit_rgb_with_the_right_values(tmp_path: Path
     # 16-bit grayscale PNG: Pillow reads it as I;16, and convert("RGB") would clip it to white
     png16 = saved(Image.fromarray(gray_ramp(np.uint16, 65535)), tmp_path / "g16.png")
     assert png16.mode == "I;16"
-    for image in (png16, Image.fromarray(gray_ramp(np.int32, 65535), "I"), Image.fromarray(gray_ramp(np.float32, 1.0), "F")):
+    for image in (
+        png16,
+        Image.fromarray(gray_ramp(np.int32, 65535), "I"),
+        Image.fromarray(gray_ramp(np.float32, 1.0), "F"),
+    ):
         rgb = np.asarray(to_rgb(image), dtype=np.float64)
         assert rgb.shape == (16, 16, 3) and np.abs(rgb[..., 0] - ramp8).max() <= 1, image.mode
         assert (rgb[..., 0] == rgb[..., 2]).all()
@@ -333,8 +345,20 @@ def test_adding_an_image_reruns_the_manifest_through_snakemake(tmp_path: Path) -
     config = yaml.safe_load((REPO / ".ci" / "reduced" / "config.yaml").read_text())
     config["images"] = {"root": str(root)}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "1",
-               "--directory", str(tmp_path), "results/images/manifest.csv", "--configfile", str(tmp_path / "config.yaml")]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--cores",
+        "1",
+        "--directory",
+        str(tmp_path),
+        "results/images/manifest.csv",
+        "--configfile",
+        str(tmp_path / "config.yaml"),
+    ]
 
     def manifest_rows() -> int:
         result = subprocess.run(command, capture_output=True, text=True, timeout=300)
@@ -353,7 +377,9 @@ def test_torchvision_decoder_is_within_a_few_levels_of_pillow() -> None:
 
     transform = create_transform(input_size=(3, 224, 224), interpolation="bicubic", crop_pct=0.875)
     paths = sorted(p.name for p in DEMO_IMAGES.glob("*.jpg"))[::12]
-    pil, fast = (ImageDataset(DEMO_IMAGES, paths, transform, (3, 224, 224), decoder) for decoder in ("pil", "torchvision"))
+    pil, fast = (
+        ImageDataset(DEMO_IMAGES, paths, transform, (3, 224, 224), decoder) for decoder in ("pil", "torchvision")
+    )
     std = torch.tensor(transform.transforms[-1].std)[:, None, None]
     levels = torch.stack([(pil[i][0] - fast[i][0]).abs() * std * 255 for i in range(len(paths))])
     assert len(paths) == 43 and all(fast[i][2] for i in range(len(paths)))

@@ -18,29 +18,42 @@ import yaml
 from scipy.special import expit
 from scipy.stats import binomtest
 
-from conftest import DEMO_IMAGES, REPO, SCHEMA
-from mis.imi.alpha import ValidationSettings, best_alpha, fit_alpha, validate
-from mis.settings import ScoringSettings
 from mis.config import ConfigError, validate_config
 from mis.figures.fig2 import plot as plot_fig2
 from mis.figures.overestimated_units import plot as plot_overestimated_units
 from mis.figures.similarity_comparison import plot as plot_similarity_comparison
 from mis.imi import split_condition
-from mis.imi.appendix import CEILING, similarity_comparison, overestimated_units
+from mis.imi.alpha import ValidationSettings, best_alpha, fit_alpha, validate
+from mis.imi.appendix import CEILING, overestimated_units, similarity_comparison
 from mis.imi.demo import response_table, write_demo_release
 from mis.imi.file_map import FileMapError
 from mis.imi.layers import LayerNameError, map_layer_names, module_names
-from mis.imi.responses import ResponseFormatError, human_scores, main_trials, read_responses, wilson_interval, score_human_responses
-from mis.imi.scores import load_units, stimulus_margins, compute_imi_mis
+from mis.imi.responses import (
+    ResponseFormatError,
+    human_scores,
+    main_trials,
+    read_responses,
+    score_human_responses,
+    wilson_interval,
+)
+from mis.imi.scores import compute_imi_mis, load_units, stimulus_margins
 from mis.imi.selection import extreme_units
 from mis.imi.stimuli import DEFAULT_PATTERN
+from mis.settings import ScoringSettings
 from mis.storage import read_table
+
+from conftest import DEMO_IMAGES, REPO, SCHEMA
 
 CPU = torch.device("cpu")
 NATURAL = ["natural", "natural_hard85"]
 TINY_SIMILARITY = {
-    "name": "tiny", "label": "random tiny ViT (test)", "backend": "timm_features", "architecture": "test_vit",
-    "weights": {"source": "random", "seed": 0}, "batch_size": 16, "num_workers": 0,
+    "name": "tiny",
+    "label": "random tiny ViT (test)",
+    "backend": "timm_features",
+    "architecture": "test_vit",
+    "weights": {"source": "random", "seed": 0},
+    "batch_size": 16,
+    "num_workers": 0,
 }
 PHOTOS = sorted(DEMO_IMAGES.glob("*.jpg"))
 
@@ -68,10 +81,15 @@ def test_his_by_hand_excludes_practice_and_catch_trials(release: dict[str, Path]
 
 
 def test_empty_release_model_is_reported(release: dict[str, Path], tmp_path: Path, caplog) -> None:
-    score_human_responses(release["responses"], 0.95, tmp_path / "t.parquet", tmp_path / "his.csv", tmp_path / "models.csv")
+    score_human_responses(
+        release["responses"], 0.95, tmp_path / "t.parquet", tmp_path / "his.csv", tmp_path / "models.csv"
+    )
     models = pd.read_csv(tmp_path / "models.csv").set_index("model")
     assert models.loc["googlenet_hard85", "empty"] and models.loc["googlenet_hard85", "n_rows"] == 0
-    assert models.loc["mobilenetv2_100", "n_main_trials"] == 4 + 6 + 5 + 6 + 3 and models.loc["mobilenetv2_100", "n_units"] == 5
+    assert (
+        models.loc["mobilenetv2_100", "n_main_trials"] == 4 + 6 + 5 + 6 + 3
+        and models.loc["mobilenetv2_100", "n_units"] == 5
+    )
     assert "model googlenet_hard85 has no main trials" in caplog.text
 
 
@@ -88,10 +106,22 @@ def test_wilson_interval_matches_scipy() -> None:
     [
         (lambda t: t.drop(columns=["channel"]), "44 columns, expected 45; missing column\\(s\\) 'channel'"),
         (lambda t: t.rename(columns={"rt": "reaction"}), "column 1 is 'reaction', expected 'rt'"),
-        (lambda t: t.rename(columns={"demo_trials_details_ratio_extracted": "x"}), "column 44 is 'x', expected a '\\*_extracted'"),
-        (lambda t: t.assign(batch=t["batch"].astype(object).where(t.index != 5, "8.5")), "column 'batch', row 5 \\(CSV line 7\\): '8.5' is not a whole"),
-        (lambda t: t.assign(correct=t["correct"].astype(object).where(t.index != 2, "yes")), "column 'correct', row 2 \\(CSV line 4\\): 'yes' is not a boolean"),
-        (lambda t: t.assign(mode=t["mode"].where(t.index != 1, "synthetic")), "column 'mode', row 1 \\(CSV line 3\\): 'synthetic'"),
+        (
+            lambda t: t.rename(columns={"demo_trials_details_ratio_extracted": "x"}),
+            "column 44 is 'x', expected a '\\*_extracted'",
+        ),
+        (
+            lambda t: t.assign(batch=t["batch"].astype(object).where(t.index != 5, "8.5")),
+            "column 'batch', row 5 \\(CSV line 7\\): '8.5' is not a whole",
+        ),
+        (
+            lambda t: t.assign(correct=t["correct"].astype(object).where(t.index != 2, "yes")),
+            "column 'correct', row 2 \\(CSV line 4\\): 'yes' is not a boolean",
+        ),
+        (
+            lambda t: t.assign(mode=t["mode"].where(t.index != 1, "synthetic")),
+            "column 'mode', row 1 \\(CSV line 3\\): 'synthetic'",
+        ),
     ],
 )
 def test_bad_response_table_fails_naming_file_column_and_row(tmp_path: Path, change, message: str) -> None:
@@ -127,14 +157,19 @@ def test_a_missing_imagenet_image_is_named(release: dict[str, Path], tmp_path: P
     content["resnet18-untrained"]["fc/channel_6"]["batch_1"]["min_4.png"] = "n09999999/missing.JPEG"
     path = tmp_path / "map.json"
     path.write_text(json.dumps(content))
-    with pytest.raises(FileMapError, match="missing.JPEG not found: the file map's entry resnet18-untrained/fc/channel_6/batch_1/min_4.png"):
+    with pytest.raises(
+        FileMapError,
+        match="missing.JPEG not found: the file map's entry resnet18-untrained/fc/channel_6/batch_1/min_4.png",
+    ):
         load_units("file_map", NATURAL, file_map=path, imagenet_train=release["train"])
 
 
 def test_both_routes_give_identical_margins(release: dict[str, Path]) -> None:
     mapped, train = load_units("file_map", NATURAL, file_map=release["file_map"], imagenet_train=release["train"])
     stimuli, root = load_units("stimuli", NATURAL, stimuli_dir=release["stimuli"], pattern=DEFAULT_PATTERN)
-    assert [u.key for u in mapped] == [u.key for u in stimuli] and [u.batches for u in mapped] == [u.batches for u in stimuli]
+    assert [u.key for u in mapped] == [u.key for u in stimuli] and [u.batches for u in mapped] == [
+        u.batches for u in stimuli
+    ]
     from_map = stimulus_margins(mapped, train, TINY_SIMILARITY, CPU)
     from_stimuli = stimulus_margins(stimuli, root, TINY_SIMILARITY, CPU)
     np.testing.assert_array_equal(np.stack(from_map), np.stack(from_stimuli))
@@ -150,7 +185,9 @@ def test_layer_names_map_to_the_models_modules() -> None:
     assert mapping == {"blocks_1_0_conv_pw": "blocks.1.0.conv_pw", "conv_head": "conv_head", "blocks_9_conv": None}
     resnet = module_names({"library": "torchvision", "architecture": "resnet50", "weights": {"source": "random"}})
     assert map_layer_names(["layer3_4_conv1"], resnet, "resnet50") == {"layer3_4_conv1": "layer3.4.conv1"}
-    with pytest.raises(LayerNameError, match="model m: IMI layer 'a_b_c' matches several modules \\['a.b_c', 'a_b.c'\\]"):
+    with pytest.raises(
+        LayerNameError, match="model m: IMI layer 'a_b_c' matches several modules \\['a.b_c', 'a_b.c'\\]"
+    ):
         map_layer_names(["a_b_c"], ["a", "a.b_c", "a_b", "a_b.c"], "m")
 
 
@@ -166,10 +203,22 @@ def validated(release: dict[str, Path], tmp_path_factory) -> Path:
     for name, seed in (("tiny", 0), ("tiny1", 1)):
         similarity = {**TINY_SIMILARITY, "name": name, "weights": {"source": "random", "seed": seed}}
         (out / name).mkdir()
-        outputs = {k: out / name / f"{k}.{'parquet' if k == 'margins' else 'csv'}" for k in ("margins", "units", "trials", "coverage")}
-        compute_imi_mis(units, root, out / "trials.parquet", ["natural"], ScoringSettings(similarity, 8.0), "cpu", 2, outputs)
-        fit_alpha(out / "his.csv", outputs["margins"], ["natural"], settings, out / name / "alpha.json",
-                         out / name / "validation_units.csv", out / name / "validation_models.csv")
+        outputs = {
+            k: out / name / f"{k}.{'parquet' if k == 'margins' else 'csv'}"
+            for k in ("margins", "units", "trials", "coverage")
+        }
+        compute_imi_mis(
+            units, root, out / "trials.parquet", ["natural"], ScoringSettings(similarity, 8.0), "cpu", 2, outputs
+        )
+        fit_alpha(
+            out / "his.csv",
+            outputs["margins"],
+            ["natural"],
+            settings,
+            out / name / "alpha.json",
+            out / name / "validation_units.csv",
+            out / name / "validation_models.csv",
+        )
     return out
 
 
@@ -196,8 +245,13 @@ def test_validation_on_the_release(validated: Path, tmp_path: Path) -> None:
     held = units[units["split"] == "held_out"]
     assert summary["held_out"]["unit"]["pearson"]["r"] == pytest.approx(np.corrcoef(held["mis"], held["his"])[0, 1])
     outputs = ("alpha.json", "validation_units.csv", "validation_models.csv")
-    fit_alpha(validated / "his.csv", validated / "tiny" / "margins.parquet", ["natural"],
-                     ValidationSettings(fit_fraction=0.5, n_bootstrap=100, n_simulations=100), *(tmp_path / name for name in outputs))
+    fit_alpha(
+        validated / "his.csv",
+        validated / "tiny" / "margins.parquet",
+        ["natural"],
+        ValidationSettings(fit_fraction=0.5, n_bootstrap=100, n_simulations=100),
+        *(tmp_path / name for name in outputs),
+    )
     for name in outputs:  # same inputs and seed: identical outputs
         assert (tmp_path / name).read_bytes() == (validated / "tiny" / name).read_bytes(), name
 
@@ -213,8 +267,12 @@ def test_similarity_comparison_and_its_figure(validated: Path, tmp_path: Path) -
     n = held["n_trials"].to_numpy()
     resampled = rng.binomial(n, held["his"].to_numpy(), size=(200, len(held))) / n
     r = [np.corrcoef(held["mis"], row)[0, 1] for row in resampled]
-    row = table[(table["similarity"] == "tiny") & (table["level"] == "unit") & (table["correlation"] == "pearson")].iloc[0]
-    assert row["mean"] == pytest.approx(np.nanmean(r)) and row["sd"] == pytest.approx(np.nanstd(r)) and row["n_units"] == 4
+    row = table[
+        (table["similarity"] == "tiny") & (table["level"] == "unit") & (table["correlation"] == "pearson")
+    ].iloc[0]
+    assert (
+        row["mean"] == pytest.approx(np.nanmean(r)) and row["sd"] == pytest.approx(np.nanstd(r)) and row["n_units"] == 4
+    )
     plot_similarity_comparison(table, tmp_path / "comparison.pdf")
     content = (tmp_path / "comparison.pdf").read_bytes()
     assert content.startswith(b"%PDF") and b"/Subtype /Image" not in content
@@ -251,11 +309,17 @@ def simulated_units(
     margins = rng.normal(0.06, 0.08, size=(n_units, 1)) + rng.normal(0, 0.05, size=(n_units, n_tasks))
     n = np.full(n_units, n_trials)
     k = rng.binomial(n, expit(alpha * margins).mean(axis=1))
-    units = pd.DataFrame({
-        "model": [f"model{i % 3}" for i in range(n_units)], "condition": "natural",
-        "layer": [f"layer{i // 3}" for i in range(n_units)], "channel": 0,
-        "his": k / n, "n_correct": k, "n_trials": n,
-    })
+    units = pd.DataFrame(
+        {
+            "model": [f"model{i % 3}" for i in range(n_units)],
+            "condition": "natural",
+            "layer": [f"layer{i // 3}" for i in range(n_units)],
+            "channel": 0,
+            "his": k / n,
+            "n_correct": k,
+            "n_trials": n,
+        }
+    )
     return units, margins
 
 
@@ -296,11 +360,18 @@ def test_too_few_held_out_units_fail() -> None:
 
 
 def test_extreme_units_per_model() -> None:
-    units = pd.DataFrame({
-        "model": ["a"] * 6 + ["b"] * 3, "layer": "l", "layer_type": "conv", "unit": list(range(6)) + list(range(3)),
-        "mis": [0.9, 0.5, 0.7, 0.95, 0.6, 0.99] + [0.8, 0.7, 0.6], "hard_accuracy": 1.0,
-        "constant": [False, False, False, False, False, True] + [False] * 3, "relative_depth": 0.5,
-    })
+    units = pd.DataFrame(
+        {
+            "model": ["a"] * 6 + ["b"] * 3,
+            "layer": "l",
+            "layer_type": "conv",
+            "unit": list(range(6)) + list(range(3)),
+            "mis": [0.9, 0.5, 0.7, 0.95, 0.6, 0.99] + [0.8, 0.7, 0.6],
+            "hard_accuracy": 1.0,
+            "constant": [False, False, False, False, False, True] + [False] * 3,
+            "relative_depth": 0.5,
+        }
+    )
     table = extreme_units(units, n=2).set_index(["model", "extreme", "rank"])
     # the constant unit 5 is skipped
     assert table.loc[("a", "highest", 1), "unit"] == 3 and table.loc[("a", "highest", 2), "unit"] == 0

@@ -63,8 +63,16 @@ def record(tmp_path: Path, monkeypatch) -> dict[str, bytes]:
     class Record(pooch.downloaders.ZenodoRepository):
         @property
         def api_response(self):
-            return {"files": [{"key": name, "checksum": f"md5:{hashlib.md5(data).hexdigest()}",
-                               "links": {"self": f"http://127.0.0.1:{port}/{name}"}} for name, data in files.items()]}
+            return {
+                "files": [
+                    {
+                        "key": name,
+                        "checksum": f"md5:{hashlib.md5(data).hexdigest()}",
+                        "links": {"self": f"http://127.0.0.1:{port}/{name}"},
+                    }
+                    for name, data in files.items()
+                ]
+            }
 
     def to_repository(doi, **kwargs):
         assert doi.rstrip("/") == "10.5281/zenodo.8131197"
@@ -115,7 +123,9 @@ def test_offline_uses_pinned_files_placed_by_hand(tmp_path: Path, record: dict[s
     data.mkdir()
     for name, content in record.items():
         (data / name).write_bytes(content)
-    monkeypatch.setattr(pooch.core, "doi_to_repository", lambda doi, **kw: (_ for _ in ()).throw(ConnectionError("offline")))
+    monkeypatch.setattr(
+        pooch.core, "doi_to_repository", lambda doi, **kw: (_ for _ in ()).throw(ConnectionError("offline"))
+    )
     pins = {name: hashlib.sha256(content).hexdigest() for name, content in record.items()}
     report = download_imi(data, NEEDED, tmp_path / "files.json", sha256=pins)
     assert not report["record_read"] and all(e["verified"] for e in report["files"])
@@ -124,8 +134,13 @@ def test_offline_uses_pinned_files_placed_by_hand(tmp_path: Path, record: dict[s
     (data / "image_data.tar.gz").unlink()
     with pytest.raises(DatasetError, match=f"{FILE_MAP} below .* came from no verified download"):
         download_imi(data, NEEDED, tmp_path / "files.json", sha256={"human_responses.zip": pins["human_responses.zip"]})
-    report = download_imi(data, NEEDED, tmp_path / "files.json", allow_unverified=True,  # ... usable with the opt-in
-                           sha256={"human_responses.zip": pins["human_responses.zip"]})
+    report = download_imi(
+        data,
+        NEEDED,
+        tmp_path / "files.json",
+        allow_unverified=True,  # ... usable with the opt-in
+        sha256={"human_responses.zip": pins["human_responses.zip"]},
+    )
     assert report["unverified"] == [FILE_MAP]
 
 
@@ -143,4 +158,3 @@ def test_members_outside_the_target_are_refused_alike(tmp_path: Path, kind: str,
         unpack(archive, target, "digest")
     assert not target.exists() and sorted(p.name for p in (tmp_path / "data").iterdir()) == []
     assert not (tmp_path / "evil.txt").exists() and not Path("/tmp/evil.txt").exists()
-

@@ -18,10 +18,11 @@ import yaml
 from open_clip.modified_resnet import ModifiedResNet
 from PIL import Image
 
-from conftest import DEMO_IMAGES, REPO
 from mis import models
 from mis.models import WeightsError, build_model, eval_transform, host_reachable, select_device
 from mis.settings import ExtractionSettings
+
+from conftest import DEMO_IMAGES, REPO
 
 CLIP_MEAN_R, CLIP_STD_R = open_clip.OPENAI_DATASET_MEAN[0], open_clip.OPENAI_DATASET_STD[0]
 IMAGENET_MEAN_R, IMAGENET_STD_R = 0.485, 0.229
@@ -93,8 +94,11 @@ def test_truncated_or_garbage_checkpoint_names_the_file_and_key(tmp_path: Path) 
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     garbage.write_bytes(bytes(range(256)) * 64)
     torch.save([torch.zeros(1)], listed)
-    for path, message in ((truncated, "truncated or not a PyTorch checkpoint"), (garbage, "truncated or not a PyTorch checkpoint"),
-                          (listed, "holds a list, not a state dict")):
+    for path, message in (
+        (truncated, "truncated or not a PyTorch checkpoint"),
+        (garbage, "truncated or not a PyTorch checkpoint"),
+        (listed, "holds a list, not a state dict"),
+    ):
         with pytest.raises(WeightsError, match=rf"{re.escape(str(path))}.*{message}"):
             build_model(spec("resnet18", {"source": "file", "path": str(path)}))
     with pytest.raises(WeightsError, match=r"cannot read checkpoint .*truncated.pth \(config key 'weights.path'\)"):
@@ -267,6 +271,19 @@ def test_extraction_names_the_models_config_entry_when_its_checkpoint_is_bad(tmp
     garbage = tmp_path / "garbage.pth"
     garbage.write_bytes(b"\x80\x02garbage")
     model_spec = spec("resnet18", {"source": "file", "path": str(garbage)})
-    with pytest.raises(WeightsError, match=r"model 'r18' \(config key 'models.r18.weights'\): cannot read checkpoint .*garbage.pth"):
-        extract_activations("r18", model_spec, ExtractionSettings(k=1), tmp_path, tmp_path / "m.csv", "cpu", 1,
-                            tmp_path / "e.npz", tmp_path / "l.csv", tmp_path / "m.json", config_key="models.r18.weights")
+    with pytest.raises(
+        WeightsError, match=r"model 'r18' \(config key 'models.r18.weights'\): cannot read checkpoint .*garbage.pth"
+    ):
+        extract_activations(
+            "r18",
+            model_spec,
+            ExtractionSettings(k=1),
+            tmp_path,
+            tmp_path / "m.csv",
+            "cpu",
+            1,
+            tmp_path / "e.npz",
+            tmp_path / "l.csv",
+            tmp_path / "m.json",
+            config_key="models.r18.weights",
+        )

@@ -20,7 +20,9 @@ def test_explore_notebook_runs_on_a_results_folder(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("MIS_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("MIS_IMAGES", str(images))
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    ).execute()
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     assert not [output for output in outputs if output.output_type == "error"]
     figures = [output for output in outputs if "image/png" in output.get("data", {})]

@@ -33,7 +33,9 @@ def local_rules() -> set[str]:
 @pytest.mark.parametrize(("rule", "rule_file", "body"), CODE_RULES, ids=RULE_IDS)
 def test_rule_logs_under_its_name(rule: str, rule_file: Path, body: str) -> None:
     log = section(body, "log").strip()
-    assert re.fullmatch(rf'paths\.log\("{rule}"(, [^)]+)?\),', log), f"rule {rule}: log {log!r} is not paths.log({rule!r}, …)"
+    assert re.fullmatch(rf'paths\.log\("{rule}"(, [^)]+)?\),', log), (
+        f"rule {rule}: log {log!r} is not paths.log({rule!r}, …)"
+    )
 
 
 @pytest.mark.parametrize(("rule", "rule_file", "body"), CODE_RULES, ids=RULE_IDS)

@@ -13,12 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import DEMO_IMAGES
 from test_activations import TensorImages, TinyMixedNet
 
 from mis.__main__ import main
 from mis.activations import ActivationRecorder, aggregate, extract_extremes, probe_layers
-from mis.settings import ExtractionSettings
 from mis.api import find_layer, score_layer
 from mis.datasets import ImageDataset
 from mis.images import build_manifest
@@ -29,6 +27,9 @@ from mis.sae.metrics import METRIC_COLUMNS, evaluate_dictionaries
 from mis.sae.readout import dictionary_label, dictionary_layer, layer_table_with_dictionaries, split_label
 from mis.sae.sampling import sample_vectors
 from mis.sae.training import SaeSettings, train_dictionary
+from mis.settings import ExtractionSettings
+
+from conftest import DEMO_IMAGES
 
 ARCHITECTURE, LAYER, CHANNELS = "test_resnet", "layer2.0.conv1", 48
 SPEC = {"architecture": ARCHITECTURE, "weights": {"source": "random", "seed": 0}}
@@ -109,7 +110,9 @@ def test_one_pass_scores_channels_and_several_dictionaries_of_one_module() -> No
     assert table["unit_offset"].tolist() == [0, 4, 10, 14, 23]
     assert table["relative_depth"].tolist() == [0.0, 1.0, 0.0, 1.0, 1.0]  # the module's depth
     assert table["layer_type"].tolist() == ["conv", "linear", "conv", "linear", "linear"]
-    result = extract_extremes(net, layers, TensorImages(images), sum(counts), CPU, ExtractionSettings(k=5, batch_size=7))
+    result = extract_extremes(
+        net, layers, TensorImages(images), sum(counts), CPU, ExtractionSettings(k=5, batch_size=7)
+    )
     for name in ("top_idx", "top_val", "bottom_idx", "bottom_val", "top_ties", "bottom_ties"):
         values = getattr(result, name)
         np.testing.assert_array_equal(values[..., 10:14], values[..., 0:4], err_msg=name)

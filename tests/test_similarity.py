@@ -14,7 +14,6 @@ import torchvision
 import yaml
 from PIL import Image
 
-from conftest import REPO, SCHEMA
 from mis.config import ConfigError, validate_config
 from mis.models import WeightsError
 from mis.similarity import build_embedder, build_pairwise, embed_paths, pairwise_task_margins
@@ -22,6 +21,8 @@ from mis.similarity.dreamsim_embedder import VARIANTS, _local_hub_load, build_dr
 from mis.similarity.pairwise import build_dists, build_lpips, square_transform
 from mis.similarity.weights import offline_torch_hub
 from mis.tasks import draw_tasks
+
+from conftest import REPO, SCHEMA
 
 CPU = torch.device("cpu")
 PAIR_SIZE = 32  # small images keep the pairwise tests fast (VGG-16 takes ~1 s per pair here)
@@ -83,14 +84,23 @@ def test_missing_weights_dir_fails_before_dreamsim_runs(tmp_path: Path, monkeypa
         build_embedder(spec, CPU)
     message = str(error.value)
     assert "does not exist" in message
-    for name in ["clip_vitb16_pretrain.pth.tar", "ensemble_lora/adapter_config.json", "facebookresearch_dino_main/hubconf.py",
-                 "checkpoints/dino_vitbase16_pretrain.pth", release_url("ensemble")]:  # fmt: skip
+    expected = ["clip_vitb16_pretrain.pth.tar", "ensemble_lora/adapter_config.json"]
+    expected += [
+        "facebookresearch_dino_main/hubconf.py",
+        "checkpoints/dino_vitbase16_pretrain.pth",
+        release_url("ensemble"),
+    ]
+    for name in expected:
         assert name in message
     assert not absent.exists()
 
 
 def test_incomplete_weights_dir_names_only_the_missing_files(tmp_path: Path) -> None:
-    for name in ["dino_vitb16_pretrain.pth", "dino_vitb16_single_lora/adapter_config.json", "checkpoints/dino_vitbase16_pretrain.pth"]:
+    for name in [
+        "dino_vitb16_pretrain.pth",
+        "dino_vitb16_single_lora/adapter_config.json",
+        "checkpoints/dino_vitbase16_pretrain.pth",
+    ]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).touch()
     with pytest.raises(WeightsError, match="is incomplete") as error:
@@ -188,7 +198,9 @@ def test_pairwise_margins_equal_direct_computation(random_pairwise: dict, small_
     np.testing.assert_allclose(got.numpy(), direct_margins(similarity, small_image_folder, paths, tasks), atol=1e-5)
 
 
-def test_pairwise_margins_are_nan_for_tasks_with_an_unreadable_image(random_pairwise: dict, small_image_folder: Path) -> None:
+def test_pairwise_margins_are_nan_for_tasks_with_an_unreadable_image(
+    random_pairwise: dict, small_image_folder: Path
+) -> None:
     paths = photos(small_image_folder)
     tasks = tiny_tasks(len(paths))
     broken = tasks.max_queries[0, 0]
@@ -225,7 +237,9 @@ def test_lpips_reads_the_backbone_from_weights_dir(tmp_path: Path) -> None:
     (tmp_path / "checkpoints").mkdir()
     torch.save(state, tmp_path / "checkpoints" / "squeezenet1_1-b8a52dc0.pth")
     before = torch.hub.get_dir()
-    similarity = build_pairwise({"backend": "lpips", "variant": "squeeze", "image_size": PAIR_SIZE, "weights_dir": str(tmp_path)}, CPU)
+    similarity = build_pairwise(
+        {"backend": "lpips", "variant": "squeeze", "image_size": PAIR_SIZE, "weights_dir": str(tmp_path)}, CPU
+    )
     assert torch.equal(similarity.model.net.slice1[0].weight, state["features.0.weight"])
     assert torch.hub.get_dir() == before
 
@@ -273,5 +287,7 @@ def test_similarity_defaults_per_backend() -> None:
     dists = validate_config(config_with({"backend": "dists"}), SCHEMA)["similarity"]
     assert dreamsim["variant"] == "ensemble" and "image_size" not in dreamsim
     assert (lpips["variant"], lpips["image_size"], dists["image_size"]) == ("alex", 224, 224)
-    default = validate_config(copy.deepcopy(yaml.safe_load((REPO / "config" / "config.yaml").read_text())), SCHEMA)["similarity"]
+    default = validate_config(copy.deepcopy(yaml.safe_load((REPO / "config" / "config.yaml").read_text())), SCHEMA)[
+        "similarity"
+    ]
     assert default["backend"] == "timm_features" and "variant" not in default

@@ -74,8 +74,12 @@ def test_sha256_of_a_file_larger_than_a_block(tmp_path: Path) -> None:
 def test_killed_writers_temp_file_is_removed_by_the_next_write(tmp_path: Path) -> None:
     target = tmp_path / "units.parquet"
     killed = subprocess.run(
-        [sys.executable, "-c", "import os, sys\nfrom mis.storage import atomic_path\n"
-         f"with atomic_path({str(target)!r}) as tmp:\n    tmp.write_bytes(b'partial')\n    os._exit(9)"],
+        [
+            sys.executable,
+            "-c",
+            "import os, sys\nfrom mis.storage import atomic_path\n"
+            f"with atomic_path({str(target)!r}) as tmp:\n    tmp.write_bytes(b'partial')\n    os._exit(9)",
+        ],
         timeout=60,
     )
     assert killed.returncode == 9

@@ -36,7 +36,9 @@ def test_layout_for_paper_setting() -> None:
             assert sorted(top_rank[:, j]) == list(range(lo, lo + N))
             assert sorted(bottom_rank[:, j]) == list(range(lo, lo + N))
         # every one of the 400 images is used exactly once
-        used = np.concatenate([tasks.max_refs[u].ravel(), tasks.max_queries[u], tasks.min_refs[u].ravel(), tasks.min_queries[u]])
+        used = np.concatenate(
+            [tasks.max_refs[u].ravel(), tasks.max_queries[u], tasks.min_refs[u].ravel(), tasks.min_queries[u]]
+        )
         assert len(used) == len(set(used)) == 2 * N * (K + 1)
 
 

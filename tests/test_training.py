@@ -14,8 +14,6 @@ import torch
 import yaml
 from PIL import Image
 
-from conftest import REPO, SCHEMA
-from mis.config import ConfigError, validate_config
 from mis.analysis.training import (
     accuracy_correlation,
     analyze_training,
@@ -24,11 +22,14 @@ from mis.analysis.training import (
     layer_changes,
     read_accuracy_table,
 )
+from mis.config import ConfigError, validate_config
 from mis.figures import fig7, fig8
 from mis.images import prepare_images
 from mis.models import build_model
 from mis.storage import read_table, write_table
 from mis.training import category_classes, class_split, split_validation, train_model
+
+from conftest import REPO, SCHEMA
 
 ARCHITECTURE = "test_resnet.r160_in1k"
 TRAIN = {"min_images": 3, "val_fraction": 0.25, "batch_size": 4, "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4}
@@ -117,7 +118,14 @@ def tiny_image_set(tmp_path_factory) -> tuple[Path, Path]:
 def run_training(image_set: tuple[Path, Path], out: Path) -> pd.DataFrame:
     root, manifest = image_set
     return train_model(
-        ARCHITECTURE, TRAIN, [0, 1, 2], seed=0, images_root=root, manifest_path=manifest, device="cpu", threads=1,
+        ARCHITECTURE,
+        TRAIN,
+        [0, 1, 2],
+        seed=0,
+        images_root=root,
+        manifest_path=manifest,
+        device="cpu",
+        threads=1,
         checkpoints={e: out / f"epoch{e}.pth" for e in (0, 1, 2)},
         accuracy_path=out / "accuracy.csv",
         split_path=out / "split.csv",
@@ -151,9 +159,19 @@ def test_training_checkpoints_load_as_file_models_and_repeat_exactly(tiny_image_
 
 def unit_rows(model: str, layer: str, layer_type: str, depth: float, mis: list, constant: list) -> pd.DataFrame:
     return pd.DataFrame(
-        {"model": model, "layer": layer, "layer_type": layer_type, "unit": range(len(mis)), "mis": mis,
-         "hard_accuracy": 1.0, "constant": constant, "relative_depth": depth, "relative_width": 1.0,
-         "top_ties": 0, "bottom_ties": 0}
+        {
+            "model": model,
+            "layer": layer,
+            "layer_type": layer_type,
+            "unit": range(len(mis)),
+            "mis": mis,
+            "hard_accuracy": 1.0,
+            "constant": constant,
+            "relative_depth": depth,
+            "relative_width": 1.0,
+            "top_ties": 0,
+            "bottom_ties": 0,
+        }
     )
 
 
@@ -188,7 +206,9 @@ def test_epoch_table(units: pd.DataFrame) -> None:
 
 
 def test_accuracy_correlation_leaves_out_the_first_epoch() -> None:
-    table = pd.DataFrame({"epoch": [0, 1, 2, 3, 4], "mean_mis": [0.5, 0.8, 0.7, 0.75, 0.6], "top1": [0.1, 30, 50, 60, 70]})
+    table = pd.DataFrame(
+        {"epoch": [0, 1, 2, 3, 4], "mean_mis": [0.5, 0.8, 0.7, 0.75, 0.6], "top1": [0.1, 30, 50, 60, 70]}
+    )
     rho, n = accuracy_correlation(table)  # ranks of epochs 1-4: MIS 4, 2, 3, 1 vs accuracy 1, 2, 3, 4
     assert n == 4 and rho == pytest.approx(1 - 6 * (9 + 0 + 0 + 9) / (4 * 15))
     assert np.isnan(accuracy_correlation(table.iloc[:3])[0])  # two epochs after the first: undefined
@@ -222,10 +242,13 @@ def test_accuracy_table_is_checked(tmp_path: Path) -> None:
 
 
 def test_first_epoch_depth_correlation() -> None:
-    layers = pd.DataFrame({
-        "epoch": [0, 0, 0, 1, 1, 1, 2], "relative_depth": [0, 0.5, 1] * 2 + [0],
-        "delta_previous": [np.nan] * 3 + [0.1, 0.2, 0.3] + [5.0],
-    })
+    layers = pd.DataFrame(
+        {
+            "epoch": [0, 0, 0, 1, 1, 1, 2],
+            "relative_depth": [0, 0.5, 1] * 2 + [0],
+            "delta_previous": [np.nan] * 3 + [0.1, 0.2, 0.3] + [5.0],
+        }
+    )
     first, second, r, n = first_epoch_depth_correlation(layers)
     assert (first, second, n) == (0, 1, 3) and r == pytest.approx(1.0)
 
@@ -237,11 +260,20 @@ def test_figures_are_drawn_from_the_analysis_tables(units: pd.DataFrame, tmp_pat
     for model, rows in units.groupby("model"):
         unit_paths.append(tmp_path / f"{model}.parquet")
         write_table(rows, unit_paths[-1])
-    analyze_training(unit_paths, EPOCHS, paths["accuracy"], paths["epochs"], paths["correlation"], paths["layers"], paths["depth"])
+    analyze_training(
+        unit_paths, EPOCHS, paths["accuracy"], paths["epochs"], paths["correlation"], paths["layers"], paths["depth"]
+    )
     correlation = read_table(paths["correlation"]).iloc[0]  # two epochs after the first: ρ undefined
     assert np.isnan(correlation["spearman"]) and correlation["n_epochs"] == 2
     tables = {name: read_table(path) for name, path in paths.items()}
     fig7.plot(tables["epochs"], tables["correlation"], tmp_path / "fig7.pdf", "tiny ResNet", "stand-in")
-    fig8.plot(tables["layers"], tables["depth"], tmp_path / "fig8.pdf", tmp_path / "fig8_all_epochs.pdf", "tiny ResNet", "stand-in")
+    fig8.plot(
+        tables["layers"],
+        tables["depth"],
+        tmp_path / "fig8.pdf",
+        tmp_path / "fig8_all_epochs.pdf",
+        "tiny ResNet",
+        "stand-in",
+    )
     for name in ("fig7.pdf", "fig8.pdf", "fig8_all_epochs.pdf"):
         assert (tmp_path / name).read_bytes().startswith(b"%PDF") and (tmp_path / name).stat().st_size > 1000, name

@@ -11,13 +11,14 @@ import pytest
 import torch
 import yaml
 
-from conftest import REPO, SCHEMA
 from mis import models
 from mis.activations import probe_layers
 from mis.config import validate_config
 from mis.layers import LAYER_TYPES, select_layers
 from mis.models import WeightsError, build_model, eval_transform, library_of
 from mis.zoo import IMI_MODELS
+
+from conftest import REPO, SCHEMA
 
 IMI_NAMES = {
     "googlenet", "resnet50", "resnet50-l2", "clip-resnet50", "wide_resnet50",

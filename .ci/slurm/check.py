@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 REPO = Path(__file__).resolve().parents[2]
 # The sizes workflow/rules/*.smk declare (tests/test_profiles.py checks the same in a dry run):
 # threads, mem_mb and runtime in minutes on the first attempt.
@@ -74,8 +75,14 @@ def slurm_jobs(cluster: Path, local: Path) -> dict[Path, str]:
     for job in expected:
         rule, wildcards = job.parts[0], "_".join(job.parts[1:])
         comment = f"rule_{rule}" + (f"_wildcards_{wildcards}" if wildcards else "")
-        matches = [(job_id, state) for job_id, job_name, state, job_comment in jobs if (job_name, job_comment) == (name, comment)]
-        assert len(matches) == 1, f"{job}: {len(matches)} SLURM jobs, expected 1 (none: not run by SLURM; more: retried)"
+        matches = [
+            (job_id, state)
+            for job_id, job_name, state, job_comment in jobs
+            if (job_name, job_comment) == (name, comment)
+        ]
+        assert len(matches) == 1, (
+            f"{job}: {len(matches)} SLURM jobs, expected 1 (none: not run by SLURM; more: retried)"
+        )
         assert matches[0][1] == "COMPLETED", f"{job}: SLURM job {matches[0][0]} is {matches[0][1]}"
         found[job] = matches[0][0]
     return found
@@ -97,7 +104,9 @@ def check_job_sizes(cluster: Path, local: Path, max_threads: int) -> str:
     for job, job_id in slurm_jobs(cluster, local).items():
         rule = job.parts[0]
         assert rule in WORKFLOW_SIZES, f"{job}: no expected size for rule {rule}"
-        line = subprocess.run(["scontrol", "show", "job", "--oneliner", job_id], check=True, capture_output=True, text=True).stdout
+        line = subprocess.run(
+            ["scontrol", "show", "job", "--oneliner", job_id], check=True, capture_output=True, text=True
+        ).stdout
         fields = dict(item.split("=", 1) for item in line.split() if "=" in item)
         threads, mem_mb, runtime = WORKFLOW_SIZES[rule]
         got = (int(fields["NumCPUs"]), fields["MinMemoryNode"], minutes(fields["TimeLimit"]))
@@ -147,7 +156,10 @@ def main() -> int:
     cluster, local = (Path(arg).resolve() for arg in sys.argv[1:3])
     max_threads = int(sys.argv[3])
     checks = [
-        ("`snakemake --profile slurm` used the user's profile and the workflow profile", lambda: check_profiles(cluster)),
+        (
+            "`snakemake --profile slurm` used the user's profile and the workflow profile",
+            lambda: check_profiles(cluster),
+        ),
         ("jobs ran through SLURM", lambda: check_jobs_ran_in_slurm(cluster, local)),
         ("jobs got the workflow's sizes", lambda: check_job_sizes(cluster, local, max_threads)),
         ("cluster outputs identical to local run", lambda: check_identical_outputs(cluster, local)),

@@ -51,25 +51,53 @@ def positive_int(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(prog="python -m mis", description="Machine Interpretability Score without Snakemake.")
+    main = argparse.ArgumentParser(
+        prog="python -m mis", description="Machine Interpretability Score without Snakemake."
+    )
     commands = main.add_subparsers(dest="command", required=True)
-    score = commands.add_parser("score", help="score the units of one layer of a model", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    score = commands.add_parser(
+        "score",
+        help="score the units of one layer of a model",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     score.add_argument("--model", required=True, help="architecture name, e.g. resnet18 (timm: name[.pretrained tag])")
     score.add_argument("--library", default="timm", choices=["timm", "torchvision", "open_clip"])
-    score.add_argument("--weights", default="random", help="random (seeded init), hub (the library's pretrained weights) or a checkpoint file")
-    score.add_argument("--layer", required=True, help="module name of a Conv, Linear or normalisation layer, e.g. layer3.0.conv1")
-    score.add_argument("--dictionary", type=Path, help="score the latents of this dictionary file (.npz, .pt: W_enc, b_enc, ...) read from the layer, not its channels")
-    score.add_argument("--dictionary-name", help="the dictionary's name in the unit labels <layer>/<name> (default: its metadata's name, else the file's stem)")
-    score.add_argument("--images", required=True, type=Path, help="folder of images (flat, class folders or .tar shards)")
+    score.add_argument(
+        "--weights",
+        default="random",
+        help="random (seeded init), hub (the library's pretrained weights) or a checkpoint file",
+    )
+    score.add_argument(
+        "--layer", required=True, help="module name of a Conv, Linear or normalisation layer, e.g. layer3.0.conv1"
+    )
+    score.add_argument(
+        "--dictionary",
+        type=Path,
+        help="score the latents of this dictionary file (.npz, .pt: W_enc, b_enc, ...) read from the layer, "
+        "not its channels",
+    )
+    score.add_argument(
+        "--dictionary-name",
+        help="the dictionary's name in the unit labels <layer>/<name> (default: its metadata's name, "
+        "else the file's stem)",
+    )
+    score.add_argument(
+        "--images", required=True, type=Path, help="folder of images (flat, class folders or .tar shards)"
+    )
     score.add_argument("--n-tasks", type=positive_int, default=10, help="N, tasks per unit (default 10)")
     score.add_argument("--n-refs", type=positive_int, default=5, help="K, references per side (default 5)")
     score.add_argument("--seed", type=int, default=0, help="seed of the tasks and of random weights")
-    score.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="workflow config whose similarity and MIS settings to use")
+    score.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, help="workflow config whose similarity and MIS settings to use"
+    )
     score.add_argument("--batch-size", type=int, default=32)
     score.add_argument("--num-workers", type=int, default=0)
     score.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     score.add_argument("--out", required=True, type=Path, help="unit table to write (.csv or .parquet)")
-    install = commands.add_parser("install-profile", help="install profiles/slurm as your `slurm` Snakemake profile, unless you have one")
+    install = commands.add_parser(
+        "install-profile", help="install profiles/slurm as your `slurm` Snakemake profile, unless you have one"
+    )
     install.add_argument("--name", default="slurm", help="profile name (default slurm: `snakemake --profile slurm`)")
     docs = commands.add_parser("config-docs", help="write config/README.md from the config schema's descriptions")
     docs.add_argument("--out", type=Path, default=CONFIG_README, help=f"default {CONFIG_README}")
@@ -97,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     write_table(units, args.out)
     live = units[~units["constant"]]
-    print(f"{len(units)} units of {args.model} {units['layer'].iloc[0]}: mean MIS {live['mis'].mean():.3f} over {len(live)} non-constant units; written to {args.out}")
+    print(
+        f"{len(units)} units of {args.model} {units['layer'].iloc[0]}: mean MIS {live['mis'].mean():.3f} "
+        f"over {len(live)} non-constant units; written to {args.out}"
+    )
     return 0
 
 

@@ -314,7 +314,9 @@ class ActivationRecorder:
 
 
 @torch.inference_mode()
-def probe_layers(model: nn.Module, layers: Sequence[Layer], input_size: Sequence[int], device: torch.device) -> tuple[list[Layer], list[int]]:
+def probe_layers(
+    model: nn.Module, layers: Sequence[Layer], input_size: Sequence[int], device: torch.device
+) -> tuple[list[Layer], list[int]]:
     """The layers a forward pass of a blank image reaches, with their unit counts.
 
     Some modules are used by weight only (nn.MultiheadAttention's ``out_proj`` in CLIP towers): no
@@ -377,7 +379,9 @@ def extract_extremes(
             if position >= phase_end:
                 continue
             subset = torch.utils.data.Subset(dataset, order[position:phase_end].tolist())
-            for n_batch, (images, indices, ok) in enumerate(image_loader(subset, settings.batch_size, settings.num_workers), 1):
+            for n_batch, (images, indices, ok) in enumerate(
+                image_loader(subset, settings.batch_size, settings.num_workers), 1
+            ):
                 position += len(indices)
                 n_skipped += int((~ok).sum())
                 progress.update(len(indices))

@@ -19,7 +19,6 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -36,7 +35,7 @@ from mis.sae.readout import dictionary_layer, layer_table_with_dictionaries
 from mis.scoring import scores_from_margins
 from mis.settings import ExtractionSettings, ScoringSettings, TaskSettings
 from mis.similarity.margins import margins_function
-from mis.tasks import check_image_count, rows_of, draw_tasks, task_images, task_rng
+from mis.tasks import check_image_count, draw_tasks, rows_of, task_images, task_rng
 
 PathLike = str | os.PathLike
 REPO = Path(__file__).resolve().parents[2]
@@ -149,4 +148,6 @@ def score_layer(
     margins = margins_of(rows_of(tasks, needed, images_root))
     scores = scores_from_margins(margins, scoring.alpha)
     ties = (extremes.top_ties, extremes.bottom_ties)
-    return unit_table(name, layer_info, extremes.value_range, scores.mis, scores.hard_accuracy, scoring.constant_threshold, ties)
+    return unit_table(
+        name, layer_info, extremes.value_range, scores.mis, scores.hard_accuracy, scoring.constant_threshold, ties
+    )

@@ -58,7 +58,9 @@ class ModelResults:
     tasks: Tasks
 
     @classmethod
-    def read(cls, name: str, units_path: PathLike, extremes_path: PathLike, tasks_path: PathLike, n_images: int) -> ModelResults:
+    def read(
+        cls, name: str, units_path: PathLike, extremes_path: PathLike, tasks_path: PathLike, n_images: int
+    ) -> ModelResults:
         units = read_table(units_path).reset_index(drop=True)
         extremes = read_arrays(extremes_path)
         tasks = read_tasks(tasks_path)
@@ -150,7 +152,9 @@ def entry_images(entry: dict[str, Any]) -> set[int]:
     return {*entry["top"], *entry["bottom"], *task["neg"], *task["pos"], task["qneg"], task["qpos"]}
 
 
-def layer_payload(results: ModelResults, rows: np.ndarray, with_images: np.ndarray, paths: Sequence[str]) -> dict[str, Any]:
+def layer_payload(
+    results: ModelResults, rows: np.ndarray, with_images: np.ndarray, paths: Sequence[str]
+) -> dict[str, Any]:
     """Images of one layer's units (``rows`` in channel order; null for a unit without images) and the
     manifest path of each image, shown on hover."""
     entries = [results.unit_entry(row) if with_images[row] else None for row in rows]
@@ -179,7 +183,9 @@ class JpegThumbnail:
         return buffer.getvalue()
 
 
-def write_thumbnails(images_root: PathLike, paths: Sequence[str], images: Sequence[int], folder: Path, size: int, num_workers: int) -> int:
+def write_thumbnails(
+    images_root: PathLike, paths: Sequence[str], images: Sequence[int], folder: Path, size: int, num_workers: int
+) -> int:
     """``images/<image>.jpg`` for each image index; returns how many were written. Images are read
     like everywhere else in the pipeline (files or tar shard members); an unreadable one is logged
     and skipped (the page then shows its path instead)."""
@@ -203,7 +209,9 @@ def render_index(folder: Path, index: dict[str, Any]) -> None:
         shutil.copy(TEMPLATE / name, folder / name)
 
 
-def write_model(folder: Path, key: str, results: ModelResults, paths: Sequence[str], settings: BrowserSettings) -> set[int]:
+def write_model(
+    folder: Path, key: str, results: ModelResults, paths: Sequence[str], settings: BrowserSettings
+) -> set[int]:
     """A model's data files; returns the images its units show."""
     layers = layer_summary(results.units)
     with_images = units_with_images(results.units, settings.units_with_images)
@@ -259,7 +267,9 @@ def build_unit_browser(
             index["models"].append(model_entry(key, results))
             index["n_tasks"], index["n_refs"] = results.tasks.shape[1:]
             log.info("%s: %d units", results.name, len(results.units))
-        n_written = write_thumbnails(images_root, paths, sorted(shown), folder / "images", settings.thumbnail, settings.num_workers)
+        n_written = write_thumbnails(
+            images_root, paths, sorted(shown), folder / "images", settings.thumbnail, settings.num_workers
+        )
         log.info("%d thumbnails of the %d images shown", n_written, len(shown))
         render_index(folder, index)
     return index

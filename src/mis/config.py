@@ -124,9 +124,13 @@ def _row(key: str, sub: dict[str, Any], required: bool, schema: dict[str, Any]) 
         kind = " \\| ".join(f"`{value}`" for value in sub["enum"])
     elif sub.get("type") == "array":
         items = _resolve(sub.get("items", {}), schema)
-        kind = "list of " + (" \\| ".join(f"`{v}`" for v in items["enum"]) if "enum" in items else items.get("type", "values"))
+        kind = "list of " + (
+            " \\| ".join(f"`{v}`" for v in items["enum"]) if "enum" in items else items.get("type", "values")
+        )
     else:
-        kind = " or ".join(t for t in ([sub["type"]] if isinstance(sub.get("type"), str) else sub.get("type", [])) if t != "null")
+        kind = " or ".join(
+            t for t in ([sub["type"]] if isinstance(sub.get("type"), str) else sub.get("type", [])) if t != "null"
+        )
     default = f"`{json.dumps(sub['default'])}`" if "default" in sub else ("required" if required else "")
     description = " ".join(str(sub["description"]).split()).replace("|", "\\|").replace("<", "&lt;")
     return f"| `{key}` | {kind} | {default} | {description} |"

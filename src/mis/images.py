@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mis.storage import write_table
 from mis.settings import TaskSettings
+from mis.storage import write_table
 from mis.tasks import check_image_count
 
 log = logging.getLogger(__name__)

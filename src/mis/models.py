@@ -297,7 +297,10 @@ def _timm_knows(name: str) -> bool:
 # Per library: whether it knows an architecture name, and how to build it with a weights spec.
 _LIBRARIES: dict[str, tuple[Callable[[str], bool], Callable[[str, dict[str, Any]], nn.Module]]] = {
     "timm": (_timm_knows, _timm_model),
-    "torchvision": (lambda name: name in importlib.import_module("torchvision").models.list_models(), _torchvision_model),
+    "torchvision": (
+        lambda name: name in importlib.import_module("torchvision").models.list_models(),
+        _torchvision_model,
+    ),
     "open_clip": (lambda name: name in importlib.import_module("open_clip").list_models(), _open_clip_visual),
 }
 

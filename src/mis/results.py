@@ -13,8 +13,17 @@ from mis.storage import read_table, write_table
 # The layer types of the unit tables in the paper's order (mis.layers.LAYER_TYPES, which needs torch).
 LAYER_TYPE_ORDER = ["conv", "linear", "batchnorm", "layernorm", "groupnorm"]
 UNIT_COLUMNS = [
-    "model", "layer", "layer_type", "unit", "mis", "hard_accuracy", "constant",
-    "relative_depth", "relative_width", "top_ties", "bottom_ties",
+    "model",
+    "layer",
+    "layer_type",
+    "unit",
+    "mis",
+    "hard_accuracy",
+    "constant",
+    "relative_depth",
+    "relative_width",
+    "top_ties",
+    "bottom_ties",
 ]
 
 

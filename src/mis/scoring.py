@@ -28,7 +28,9 @@ class Scores:
     margins: np.ndarray  # (units, N) Δ per task
 
 
-def task_margins(embeddings: torch.Tensor, tasks: Tasks, max_gram_images: int = 16384, max_bytes: int = 256 << 20) -> torch.Tensor:
+def task_margins(
+    embeddings: torch.Tensor, tasks: Tasks, max_gram_images: int = 16384, max_bytes: int = 256 << 20
+) -> torch.Tensor:
     """Δ for every (unit, task): (units, N). ``embeddings`` are unit-norm rows indexed by image.
 
     When the images the tasks use are few, and shared by enough tasks that a similarity (Gram)
@@ -53,7 +55,12 @@ def task_margins(embeddings: torch.Tensor, tasks: Tasks, max_gram_images: int = 
         def mean_sim(queries: torch.Tensor, refs: torch.Tensor) -> torch.Tensor:
             return gram[queries[..., None], refs].mean(dim=-1)
 
-        return mean_sim(max_q, max_refs) - mean_sim(max_q, min_refs) - mean_sim(min_q, max_refs) + mean_sim(min_q, min_refs)
+        return (
+            mean_sim(max_q, max_refs)
+            - mean_sim(max_q, min_refs)
+            - mean_sim(min_q, max_refs)
+            + mean_sim(min_q, min_refs)
+        )
 
     n_units, n_tasks, n_refs = tasks.shape
     chunk = max(1, max_bytes // (2 * n_tasks * embeddings.shape[1] * embeddings.element_size()))

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
 # Temporary files are named `.<target name>.<host>.<pid>.<random>.tmp<suffix>`: the next write of the
 # same target removes those a killed process left behind (its own host's dead processes' at once,
 # other hosts' once untouched for STALE_AFTER seconds), instead of leaving them there for ever.

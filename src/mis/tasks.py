@@ -77,7 +77,9 @@ def strata(ranked: np.ndarray, n_tasks: int, n_refs: int) -> np.ndarray:
     return np.concatenate([references, blocks[:, n_refs:]], axis=1)
 
 
-def draw_tasks(top_idx: np.ndarray, bottom_idx: np.ndarray, n_tasks: int, n_refs: int, rng: np.random.Generator) -> Tasks:
+def draw_tasks(
+    top_idx: np.ndarray, bottom_idx: np.ndarray, n_tasks: int, n_refs: int, rng: np.random.Generator
+) -> Tasks:
     """Tasks for every unit at once.
 
     ``top_idx``/``bottom_idx``: (units, ≥ N·(K+1)) image indices, most extreme first (highest
@@ -99,8 +101,10 @@ def check_disjoint(sides: np.ndarray) -> None:
     shared = (images[:, 1:] == images[:, :-1]).any(axis=1)
     if shared.any():
         unit = int(shared.argmax())
-        raise ValueError(f"{int(shared.sum())} units use an image on both sides of their tasks (first: unit {unit}); "
-                         "their most and least activating images overlap")
+        raise ValueError(
+            f"{int(shared.sum())} units use an image on both sides of their tasks (first: unit {unit}); "
+            "their most and least activating images overlap"
+        )
 
 
 def task_rng(seed: int, model: str) -> np.random.Generator:
@@ -108,7 +112,9 @@ def task_rng(seed: int, model: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(model.encode())])
 
 
-def sample_tasks(model: str, extremes_path: str | os.PathLike, settings: TaskSettings, tasks_path: str | os.PathLike) -> Tasks:
+def sample_tasks(
+    model: str, extremes_path: str | os.PathLike, settings: TaskSettings, tasks_path: str | os.PathLike
+) -> Tasks:
     """Sample a model's tasks from its extremes file and store them (arrays units-first)."""
     extremes = read_arrays(extremes_path)
     rng = task_rng(settings.seed, model)

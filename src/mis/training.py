@@ -156,8 +156,14 @@ def evaluate(
 
 
 def train_epoch(
-    model: nn.Module, optimizer: torch.optim.Optimizer, schedule: torch.optim.lr_scheduler.LRScheduler,
-    examples: Examples, n_classes: int, batch_size: int, generator: torch.Generator, device: torch.device,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler,
+    examples: Examples,
+    n_classes: int,
+    batch_size: int,
+    generator: torch.Generator,
+    device: torch.device,
 ) -> float:
     """One pass in a seeded random order with seeded horizontal flips; the mean training loss."""
     model.train()
@@ -189,8 +195,12 @@ def save_checkpoint(model: nn.Module, path: PathLike, epoch: int, classes: Seque
 
 
 def fit(
-    model: nn.Module, examples: Mapping[str, Examples], classes: Sequence[str], settings: TrainSettings,
-    device: torch.device, checkpoints: Mapping[int, PathLike],
+    model: nn.Module,
+    examples: Mapping[str, Examples],
+    classes: Sequence[str],
+    settings: TrainSettings,
+    device: torch.device,
+    checkpoints: Mapping[int, PathLike],
 ) -> pd.DataFrame:
     """Train up to the last listed epoch; at each listed one (0 = before training) save a checkpoint
     and validate. Returns the accuracy table: epoch, top1 (%), val_loss, train_loss."""
@@ -213,7 +223,11 @@ def fit(
             rows.append({"epoch": epoch, "top1": top1, "val_loss": val_loss, "train_loss": train_loss})
             log.info(
                 "epoch %d: validation top-1 %.1f %%, loss %.3f (train %.3f), %.1f s",
-                epoch, top1, val_loss, train_loss, time.perf_counter() - started,
+                epoch,
+                top1,
+                val_loss,
+                train_loss,
+                time.perf_counter() - started,
             )
     return pd.DataFrame(rows)
 

@@ -1,12 +1,16 @@
 """Snakemake adapter: task margins and MIS of the IMI units from the images humans saw."""
 
 from mis.imi.release import FILE_MAP, dataset_path
-from mis.imi.scores import load_units, compute_imi_mis
+from mis.imi.scores import compute_imi_mis, load_units
 from mis.runlog import log_to
 
 log_to(snakemake.log[0])
 params = snakemake.params
-file_map = dataset_path(snakemake.input.files, FILE_MAP) if params.trials_from == "file_map" or not params.stimuli_dir else None
+file_map = (
+    dataset_path(snakemake.input.files, FILE_MAP)
+    if params.trials_from == "file_map" or not params.stimuli_dir
+    else None
+)
 units, root = load_units(
     params.trials_from,
     params.conditions,
@@ -16,6 +20,12 @@ units, root = load_units(
     pattern=params.pattern,
 )
 compute_imi_mis(
-    units, root, snakemake.input.human, params.conditions, params.scoring, params.device,
-    snakemake.threads, dict(snakemake.output.items()),
+    units,
+    root,
+    snakemake.input.human,
+    params.conditions,
+    params.scoring,
+    params.device,
+    snakemake.threads,
+    dict(snakemake.output.items()),
 )

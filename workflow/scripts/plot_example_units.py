@@ -5,4 +5,9 @@ from mis.runlog import log_to
 from mis.storage import read_table
 
 log_to(snakemake.log[0])
-plot(read_table(snakemake.input.table), read_table(snakemake.input.images), snakemake.params.images_root, snakemake.output.figure)
+plot(
+    read_table(snakemake.input.table),
+    read_table(snakemake.input.images),
+    snakemake.params.images_root,
+    snakemake.output.figure,
+)

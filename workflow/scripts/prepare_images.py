@@ -7,4 +7,9 @@ from mis.runlog import log_to
 
 log_to(snakemake.log[0])
 manifest = prepare_images(snakemake.params.images, snakemake.output.manifest, snakemake.params.tasks)
-logging.info("%d images in %d categories, fingerprint %s", len(manifest), manifest["category"].nunique(), manifest_fingerprint(manifest))
+logging.info(
+    "%d images in %d categories, fingerprint %s",
+    len(manifest),
+    manifest["category"].nunique(),
+    manifest_fingerprint(manifest),
+)

@@ -16,7 +16,7 @@ import torch
 from mis.scoring import scores_from_margins, task_margins
 from mis.settings import ScoringSettings, TaskSettings
 from mis.storage import read_arrays, read_table, write_table
-from mis.tasks import rows_in, draw_tasks, task_rng
+from mis.tasks import draw_tasks, rows_in, task_rng
 
 
 def _mis(margins: torch.Tensor, alpha: float) -> np.ndarray:

@@ -38,7 +38,10 @@ class Correlation:
         if table.empty:
             return None
         row = table.iloc[0]
-        ci = {f"{name}_ci": (float(row[f"{name}_ci_low"]), float(row[f"{name}_ci_high"])) for name in ("pearson", "spearman")}
+        ci = {
+            f"{name}_ci": (float(row[f"{name}_ci_low"]), float(row[f"{name}_ci_high"]))
+            for name in ("pearson", "spearman")
+        }
         return cls(n=int(row["n"]), pearson=float(row["pearson"]), spearman=float(row["spearman"]), **ci)
 
 

@@ -109,4 +109,6 @@ def analyze_training(
     write_table(table, epochs_path)
     write_table(pd.DataFrame([{"spearman": rho, "n_epochs": n}]), correlation_path)
     write_table(layers, layers_path)
-    write_table(pd.DataFrame([{"first_epoch": first, "second_epoch": second, "pearson": r, "n_layers": n_layers}]), depth_path)
+    write_table(
+        pd.DataFrame([{"first_epoch": first, "second_epoch": second, "pearson": r, "n_layers": n_layers}]), depth_path
+    )

@@ -15,7 +15,10 @@ def plot(summary: pd.DataFrame, path: str | os.PathLike, labels: dict[str, str] 
     data = summary.sort_values("constant_ratio", ignore_index=True)
     fig, ax = plt.subplots(figsize=(max(4.5, 0.5 * len(data) + 3), 3.2))
     ax.bar(range(len(data)), data["constant_ratio"] * 100, color="C0")
-    ticks = [f"{labels.get(m, m)}\n({c:,} of {c + n:,})" for m, c, n in zip(data["model"], data["n_constant"], data["n_units"])]
+    ticks = [
+        f"{labels.get(m, m)}\n({c:,} of {c + n:,})"
+        for m, c, n in zip(data["model"], data["n_constant"], data["n_units"])
+    ]
     ax.set_xticks(range(len(data)), ticks, rotation=30, ha="right", fontsize=7)
     ax.set_ylabel("constant units (%)")
     ax.set_xlabel(f"model ({len(data)} models; constant of all units)")

@@ -23,7 +23,16 @@ def plot(table: pd.DataFrame, path: str | os.PathLike, labels: dict[str, str] | 
         for i, (model, rows) in enumerate(table[table["scenario"] == scenario].groupby("model", sort=True)):
             rows = rows.sort_values("n_tasks")
             name = f"{labels.get(model, model)} (n={int(rows['n_units'].iloc[0]):,} units)"
-            ax.errorbar(rows["n_tasks"], rows["mean_abs_diff"], yerr=rows["sem"], marker="o", markersize=3, capsize=2, color=f"C{i}", label=name)
+            ax.errorbar(
+                rows["n_tasks"],
+                rows["mean_abs_diff"],
+                yerr=rows["sem"],
+                marker="o",
+                markersize=3,
+                capsize=2,
+                color=f"C{i}",
+                label=name,
+            )
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("number of tasks n")
         ax.set_xticks(range(1, n_max + 1, max(1, n_max // 10)))

@@ -20,10 +20,14 @@ def plot(examples: pd.DataFrame, images: pd.DataFrame, images_root: str | os.Pat
     from torchvision import transforms  # only this figure needs it
 
     n_images = int(images["position"].max()) + 1
-    thumbnail = transforms.Compose([transforms.Resize(THUMBNAIL), transforms.CenterCrop(THUMBNAIL), transforms.ToTensor()])
+    thumbnail = transforms.Compose(
+        [transforms.Resize(THUMBNAIL), transforms.CenterCrop(THUMBNAIL), transforms.ToTensor()]
+    )
     dataset = ImageDataset(images_root, list(images["path"]), thumbnail, (3, THUMBNAIL, THUMBNAIL))
     shown_per_example = images.reset_index(drop=True).groupby("example", sort=True).groups
-    fig, axes = plt.subplots(len(examples), 2 * n_images, figsize=(2 * n_images * 0.9, len(examples) * 1.1), squeeze=False)
+    fig, axes = plt.subplots(
+        len(examples), 2 * n_images, figsize=(2 * n_images * 0.9, len(examples) * 1.1), squeeze=False
+    )
     for r, example in enumerate(examples.itertuples()):
         for c, image_row in enumerate(shown_per_example[r]):
             ax = axes[r, c]
@@ -33,7 +37,13 @@ def plot(examples: pd.DataFrame, images: pd.DataFrame, images_root: str | os.Pat
             for spine in ax.spines.values():
                 spine.set_visible(True)
                 spine.set_color("C2" if c < n_images else "C3")
-        axes[r, 0].set_ylabel(f"{example.model}\n{example.layer}:{example.unit}\nMIS {example.mis:.2f} ({example.rank})", fontsize=5, rotation=0, ha="right", va="center")
+        axes[r, 0].set_ylabel(
+            f"{example.model}\n{example.layer}:{example.unit}\nMIS {example.mis:.2f} ({example.rank})",
+            fontsize=5,
+            rotation=0,
+            ha="right",
+            va="center",
+        )
     axes[0, 0].set_title(f"most activating (left {n_images})", fontsize=7, loc="left")
     axes[0, n_images].set_title(f"least activating (right {n_images})", fontsize=7, loc="left")
     save_pdf(fig, path)

@@ -19,7 +19,9 @@ def _correlation_text(stats: dict[str, Any], ceiling: dict[str, Any], what: str)
     lines = [f"held-out {what}: n = {stats['n']}"]
     for key, name in CORRELATION_NAMES.items():
         s = stats[key]
-        lines.append(f"{name} = {s['r']:.2f} [{s['ci_low']:.2f}, {s['ci_high']:.2f}]  (ceiling {ceiling[key]['mean']:.2f})")
+        lines.append(
+            f"{name} = {s['r']:.2f} [{s['ci_low']:.2f}, {s['ci_high']:.2f}]  (ceiling {ceiling[key]['mean']:.2f})"
+        )
     return "\n".join(lines)
 
 
@@ -60,8 +62,17 @@ def plot(
     for i, row in models.iterrows():
         xerr = [[row["mean_mis"] - row["mis_ci_low"]], [row["mis_ci_high"] - row["mean_mis"]]]
         yerr = [[row["mean_his"] - row["his_ci_low"]], [row["his_ci_high"] - row["mean_his"]]]
-        ax_a.errorbar(row["mean_mis"], row["mean_his"], xerr=xerr, yerr=yerr, fmt="o", capsize=2, markersize=5,
-                      color=colours[(row["model"], row["condition"])], label=names[i])
+        ax_a.errorbar(
+            row["mean_mis"],
+            row["mean_his"],
+            xerr=xerr,
+            yerr=yerr,
+            fmt="o",
+            capsize=2,
+            markersize=5,
+            color=colours[(row["model"], row["condition"])],
+            label=names[i],
+        )
     extent = models[["mis_ci_low", "mis_ci_high", "his_ci_low", "his_ci_high"]].to_numpy()
     _diagonal(ax_a, float(extent.min()) - 0.02, float(extent.max()) + 0.02)
     ax_a.set_xlabel(mis_label)
@@ -69,11 +80,20 @@ def plot(
     ax_a.set_title("A  Model level: mean over held-out units (95 % CI)", loc="left")
     ax_a.legend(loc="upper left", fontsize=7, frameon=False)
     ceiling = summary["noise_ceiling"]
-    ax_a.text(0.98, 0.03, _correlation_text(summary["held_out"]["model"], ceiling["model"], "models"),
-              transform=ax_a.transAxes, ha="right", va="bottom", fontsize=7)
+    ax_a.text(
+        0.98,
+        0.03,
+        _correlation_text(summary["held_out"]["model"], ceiling["model"], "models"),
+        transform=ax_a.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=7,
+    )
 
     for i, row in models.iterrows():
-        ax_rank.plot([0, 1], [row["rank_his"], row["rank_mis"]], marker="o", color=colours[(row["model"], row["condition"])])
+        ax_rank.plot(
+            [0, 1], [row["rank_his"], row["rank_mis"]], marker="o", color=colours[(row["model"], row["condition"])]
+        )
         ax_rank.text(-0.06, row["rank_his"], f"{names[i]}  {row['rank_his']}", ha="right", va="center", fontsize=7)
         ax_rank.text(1.06, row["rank_mis"], f"{row['rank_mis']}  {names[i]}", ha="left", va="center", fontsize=7)
     ax_rank.set_xlim(-0.1, 1.1)
@@ -91,8 +111,15 @@ def plot(
     ax_b.set_xlabel(mis_label)
     ax_b.set_ylabel("human interpretability score (HIS)")
     ax_b.set_title("B  Unit level (colours: models as in A)", loc="left")
-    ax_b.text(0.98, 0.03, _correlation_text(summary["held_out"]["unit"], ceiling["unit"], "units"),
-              transform=ax_b.transAxes, ha="right", va="bottom", fontsize=7)
+    ax_b.text(
+        0.98,
+        0.03,
+        _correlation_text(summary["held_out"]["unit"], ceiling["unit"], "units"),
+        transform=ax_b.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=7,
+    )
     ax_b.legend(loc="upper left", fontsize=7, frameon=False)
 
     conditions = ", ".join(summary["conditions"])

@@ -31,7 +31,9 @@ def plot(
     band = "5th–95th percentile of units"
     if few:
         spread = [data["mean_mis"] - data["p05_mis"], data["p95_mis"] - data["mean_mis"]]
-        ax.errorbar(x, data["mean_mis"], yerr=spread, fmt="o", color="C0", capsize=4, label=f"average per-unit MIS ({band})")
+        ax.errorbar(
+            x, data["mean_mis"], yerr=spread, fmt="o", color="C0", capsize=4, label=f"average per-unit MIS ({band})"
+        )
         ticks = [f"{labels.get(m, m)}\n(n={n:,})" for m, n in zip(data["model"], data["n_units"])]
         ax.set_xticks(x, ticks, rotation=30, ha="right", fontsize=7)
         ax.set_xlim(-0.5, len(data) - 0.5)
@@ -40,7 +42,14 @@ def plot(
         ax.plot(x, data["mean_mis"], color="C0", linewidth=1.2, label="average per-unit MIS")
     marked = data["model"].isin(highlight or [])
     if marked.any():
-        ax.scatter(x[marked], data.loc[marked, "mean_mis"], color="C3", s=25, zorder=4, label=f"highlighted ({int(marked.sum())}, e.g. IMI models)")
+        ax.scatter(
+            x[marked],
+            data.loc[marked, "mean_mis"],
+            color="C3",
+            s=25,
+            zorder=4,
+            label=f"highlighted ({int(marked.sum())}, e.g. IMI models)",
+        )
     ax.axhline(CHANCE, color="grey", linestyle=":", linewidth=1, label="chance (0.5)")
     ax.set_xlabel(f"model, sorted by average MIS ({len(data)} models; n = non-constant units)")
     ax.set_ylabel("machine interpretability score")

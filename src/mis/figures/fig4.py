@@ -29,10 +29,17 @@ def plot(
     fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(9, 3.6))
     ax_a.scatter(with_top1["top1"], with_top1["mean_mis"], color="C0", zorder=3)
     for _, row in with_top1.iterrows():
-        ax_a.annotate(labels.get(row["model"], row["model"]), (row["top1"], row["mean_mis"]), fontsize=6, xytext=(3, 3), textcoords="offset points")
+        ax_a.annotate(
+            labels.get(row["model"], row["model"]),
+            (row["top1"], row["mean_mis"]),
+            fontsize=6,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
     if corr is not None:
         ax_a.set_title(
-            f"(A) n = {corr.n} models; Spearman ρ = {corr.spearman:.2f} [{corr.spearman_ci[0]:.2f}, {corr.spearman_ci[1]:.2f}],\n"
+            f"(A) n = {corr.n} models; Spearman ρ = {corr.spearman:.2f} "
+            f"[{corr.spearman_ci[0]:.2f}, {corr.spearman_ci[1]:.2f}],\n"
             f"Pearson r = {corr.pearson:.2f} [{corr.pearson_ci[0]:.2f}, {corr.pearson_ci[1]:.2f}] (95 % bootstrap CI)",
             fontsize=8,
         )

@@ -28,7 +28,15 @@ def plot(means: pd.DataFrame, pvalues: pd.DataFrame, path: str | os.PathLike) ->
     strength = -np.log10(shown)
     image = ax_b.imshow(strength, cmap="viridis", vmin=0, vmax=max(2.0, float(strength.max())))  # 2 = p of 0.01
     for (i, j), p in np.ndenumerate(pvalues.to_numpy(dtype=float)):
-        ax_b.text(j, i, f"{p:.2g}", ha="center", va="center", fontsize=7, color="white" if -np.log10(max(p, 1e-10)) < 1.5 else "black")
+        ax_b.text(
+            j,
+            i,
+            f"{p:.2g}",
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white" if -np.log10(max(p, 1e-10)) < 1.5 else "black",
+        )
     ax_b.set_xticks(range(len(types)), types, rotation=30, fontsize=7)
     ax_b.set_yticks(range(len(types)), types, fontsize=7)
     fig.colorbar(image, ax=ax_b, label="−log10 p (Holm-corrected)")

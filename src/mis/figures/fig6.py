@@ -24,7 +24,15 @@ def plot(layers: pd.DataFrame, path: str | os.PathLike) -> None:
             ax.scatter(rows[column], rows["mis"], s=6, alpha=0.35, color=color)
             bins = np.clip(np.digitize(rows[column], edges) - 1, 0, N_BINS - 1)
             means = rows.groupby(bins)["mis"].mean()
-            ax.plot(centres[means.index], means.to_numpy(), color=color, linewidth=1.5, marker="o", markersize=3, label=f"{layer_type} (n={len(rows)} layers)")
+            ax.plot(
+                centres[means.index],
+                means.to_numpy(),
+                color=color,
+                linewidth=1.5,
+                marker="o",
+                markersize=3,
+                label=f"{layer_type} (n={len(rows)} layers)",
+            )
         ax.set_xlabel(f"{label} of the layer (0–1)")
         ax.set_xlim(-0.02, 1.02)
     axes[0].set_ylabel("mean per-unit MIS of the layer")

@@ -45,4 +45,7 @@ def _plot_against_accuracy(ax: plt.Axes, table: pd.DataFrame, correlation: pd.Se
     ax.set_xlabel(f"validation top-1 accuracy (%)\n{len(table)} epochs with a known accuracy")
     ax.set_ylabel("average per-unit MIS")
     rho, n = correlation["spearman"], int(correlation["n_epochs"])
-    ax.set_title(f"MIS vs accuracy (bars: 5th–95th percentile)\nSpearman ρ = {rho:.2f} over the {n} epochs after the first", fontsize=9)
+    ax.set_title(
+        f"MIS vs accuracy (bars: 5th–95th percentile)\nSpearman ρ = {rho:.2f} over the {n} epochs after the first",
+        fontsize=9,
+    )

@@ -86,5 +86,12 @@ def _label_layers(ax: plt.Axes, order: pd.DataFrame) -> None:
         label.set_color(LAYER_COLORS.get(layer_type, "grey"))
     ax.set_ylabel("layer (top = first)")
     handles = [Patch(color=LAYER_COLORS.get(t, "grey"), label=t) for t in dict.fromkeys(order["layer_type"])]
-    ax.legend(handles=handles, title="layer name colour", fontsize=7, title_fontsize=7, frameon=False,
-              loc="upper left", bbox_to_anchor=(1.3, 1))
+    ax.legend(
+        handles=handles,
+        title="layer name colour",
+        fontsize=7,
+        title_fontsize=7,
+        frameon=False,
+        loc="upper left",
+        bbox_to_anchor=(1.3, 1),
+    )

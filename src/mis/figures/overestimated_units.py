@@ -34,8 +34,14 @@ def plot(table: pd.DataFrame, image_root: str | os.PathLike, path: str | os.Path
                 spine.set_visible(True)
                 spine.set_color(colour)
                 spine.set_linewidth(2 if c in (9, 10) else 0.8)
-        axes[r, 0].set_ylabel(f"{unit.model} ({unit.condition})\n{unit.layer}:{unit.channel}\nMIS {unit.mis:.2f}, "
-                              f"HIS {unit.his:.2f} (n = {unit.n_trials})", fontsize=5, rotation=0, ha="right", va="center")
+        axes[r, 0].set_ylabel(
+            f"{unit.model} ({unit.condition})\n{unit.layer}:{unit.channel}\nMIS {unit.mis:.2f}, "
+            f"HIS {unit.his:.2f} (n = {unit.n_trials})",
+            fontsize=5,
+            rotation=0,
+            ha="right",
+            va="center",
+        )
     axes[0, 0].set_title("positive references (green)", fontsize=6, loc="left")
     axes[0, 9].set_title("queries +/−", fontsize=6, loc="left")
     axes[0, 11].set_title("negative references (red)", fontsize=6, loc="left")

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
 
-from mis.formula import hard_accuracy, unit_mis
 from mis.bootstrap import CORRELATIONS, correlations, interval
+from mis.formula import hard_accuracy, unit_mis
 from mis.imi import UNIT_KEYS
 from mis.storage import read_table, write_json, write_table
 
@@ -84,7 +84,9 @@ def loss(alpha: float, margins: np.ndarray, n_correct: np.ndarray, n_trials: np.
 def best_alpha(margins: np.ndarray, n_correct: np.ndarray, n_trials: np.ndarray, objective: str) -> AlphaFit:
     """α minimising ``objective`` over 1e-3 … 1e4."""
     if objective not in OBJECTIVES:
-        raise ValueError(f"unknown α objective '{objective}' (config key 'imi.alpha_objective'); choose from {OBJECTIVES}")
+        raise ValueError(
+            f"unknown α objective '{objective}' (config key 'imi.alpha_objective'); choose from {OBJECTIVES}"
+        )
 
     def objective_of(log_alpha: float) -> float:
         return loss(float(np.exp(log_alpha)), margins, n_correct, n_trials, objective)
@@ -147,7 +149,9 @@ def join_units(his: pd.DataFrame, margins: pd.DataFrame, conditions: list[str]) 
     table = his.merge(stimulus_units, on=UNIT_KEYS).sort_values(UNIT_KEYS, ignore_index=True)
     log.info(
         "%d units with human scores and stimuli; %d only with human scores, %d only with stimuli",
-        len(table), len(his) - len(table), len(stimulus_units) - len(table),
+        len(table),
+        len(his) - len(table),
+        len(stimulus_units) - len(table),
     )
     if table.empty:
         raise ValueError(
@@ -163,9 +167,11 @@ def join_units(his: pd.DataFrame, margins: pd.DataFrame, conditions: list[str]) 
 def model_table(units: pd.DataFrame, boot_means: dict[str, np.ndarray], level: float) -> pd.DataFrame:
     """Per model and condition (held-out units): mean MIS and HIS with bootstrap intervals from
     ``boot_means`` (resamples × groups, per column), ranks."""
-    table = units.groupby(["model", "condition"], sort=True).agg(
-        n_units=("his", "size"), mean_mis=("mis", "mean"), mean_his=("his", "mean")
-    ).reset_index()
+    table = (
+        units.groupby(["model", "condition"], sort=True)
+        .agg(n_units=("his", "size"), mean_mis=("mis", "mean"), mean_his=("his", "mean"))
+        .reset_index()
+    )
     for column in ("mis", "his"):
         table[f"{column}_ci_low"], table[f"{column}_ci_high"] = interval(boot_means[column], level, axis=0)
         table[f"rank_{column}"] = table[f"mean_{column}"].rank(ascending=False, method="min").astype(int)
@@ -212,13 +218,20 @@ def validate(
         "held_out": {
             "unit": correlations(mis, his, mis[boot], his[boot], settings.ci_level),
             "model": correlations(
-                models["mean_mis"].to_numpy(), models["mean_his"].to_numpy(),
-                boot_means["mis"], boot_means["his"], settings.ci_level,
+                models["mean_mis"].to_numpy(),
+                models["mean_his"].to_numpy(),
+                boot_means["mis"],
+                boot_means["his"],
+                settings.ci_level,
             ),
         },
         "noise_ceiling": noise_ceiling(
-            his, held_units["n_trials"].to_numpy(), held_groups, settings.n_simulations,
-            np.random.default_rng([settings.seed, 2]), settings.ci_level,
+            his,
+            held_units["n_trials"].to_numpy(),
+            held_groups,
+            settings.n_simulations,
+            np.random.default_rng([settings.seed, 2]),
+            settings.ci_level,
         ),
     }
     return summary, table, models
@@ -238,8 +251,13 @@ def fit_alpha(
     units, margins = join_units(his, read_table(margins_path), conditions)
     summary, table, models = validate(units, margins, settings)
     summary["conditions"] = list(conditions)
-    log.info("α = %.4g (%s); held-out units: Pearson %.3f, Spearman %.3f", summary["alpha"], settings.objective,
-             summary["held_out"]["unit"]["pearson"]["r"], summary["held_out"]["unit"]["spearman"]["r"])
+    log.info(
+        "α = %.4g (%s); held-out units: Pearson %.3f, Spearman %.3f",
+        summary["alpha"],
+        settings.objective,
+        summary["held_out"]["unit"]["pearson"]["r"],
+        summary["held_out"]["unit"]["spearman"]["r"],
+    )
     write_table(table, units_path)
     write_table(models, models_path)
     write_json(summary_path, summary)

@@ -19,9 +19,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from mis.imi.alpha import group_means
 from mis.bootstrap import CORRELATIONS
 from mis.imi import UNIT_KEYS
+from mis.imi.alpha import group_means
 from mis.storage import read_table, write_table
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,14 @@ def shared_held_out(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """The held-out units of every backend, one row per unit, a column ``mis_<name>`` per backend."""
     merged = None
     for name, table in tables.items():
-        held = table.loc[table["split"] == "held_out", UNIT_KEYS + ["his", "n_trials", "mis"]].rename(columns={"mis": f"mis_{name}"})
+        held = table.loc[table["split"] == "held_out", UNIT_KEYS + ["his", "n_trials", "mis"]].rename(
+            columns={"mis": f"mis_{name}"}
+        )
         merged = held if merged is None else merged.merge(held.drop(columns=["his", "n_trials"]), on=UNIT_KEYS)
     if merged is None or len(merged) < 3:
-        raise ValueError(f"{0 if merged is None else len(merged)} held-out units shared by the backends {list(tables)}; need 3")
+        raise ValueError(
+            f"{0 if merged is None else len(merged)} held-out units shared by the backends {list(tables)}; need 3"
+        )
     return merged.sort_values(UNIT_KEYS, ignore_index=True)
 
 
@@ -52,29 +56,48 @@ def similarity_comparison(
     for name, values in predictors.items():
         pairs = {
             "unit": (np.broadcast_to(values, resampled.shape), resampled),
-            "model": (np.broadcast_to(group_means(values[None], groups), (n_simulations, groups.max() + 1)),
-                      group_means(resampled, groups)),
+            "model": (
+                np.broadcast_to(group_means(values[None], groups), (n_simulations, groups.max() + 1)),
+                group_means(resampled, groups),
+            ),
         }
         for level, (a, b) in pairs.items():
             for correlation, (rowwise, _) in CORRELATIONS.items():
                 r = rowwise(a, b)
-                rows.append({"similarity": name, "label": labels.get(name, name), "level": level,
-                             "correlation": correlation, "mean": float(np.nanmean(r)), "sd": float(np.nanstd(r)),
-                             "n_units": len(units), "n_models": int(groups.max() + 1), "n_simulations": n_simulations})
+                rows.append(
+                    {
+                        "similarity": name,
+                        "label": labels.get(name, name),
+                        "level": level,
+                        "correlation": correlation,
+                        "mean": float(np.nanmean(r)),
+                        "sd": float(np.nanstd(r)),
+                        "n_units": len(units),
+                        "n_models": int(groups.max() + 1),
+                        "n_simulations": n_simulations,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def overestimated_units(units: pd.DataFrame, trials: pd.DataFrame, n: int) -> pd.DataFrame:
     """The ``n`` units with the largest MIS − HIS, each with its first trial's image paths."""
-    ranked = units.assign(difference=units["mis"] - units["his"]).sort_values("difference", ascending=False, kind="stable")
+    ranked = units.assign(difference=units["mis"] - units["his"]).sort_values(
+        "difference", ascending=False, kind="stable"
+    )
     first = trials.sort_values("task").drop_duplicates(UNIT_KEYS)
     table = ranked.head(n).merge(first, on=UNIT_KEYS, how="left")
-    return table[UNIT_KEYS + ["mis", "his", "difference", "n_trials", "task", "batch", "max_query", "min_query",
-                              "max_refs", "min_refs"]]
+    return table[
+        UNIT_KEYS
+        + ["mis", "his", "difference", "n_trials", "task", "batch", "max_query", "min_query", "max_refs", "min_refs"]
+    ]
 
 
 def compare_similarities(
-    units_paths: Mapping[str, str | os.PathLike], labels: Mapping[str, str], n_simulations: int, seed: int,
+    units_paths: Mapping[str, str | os.PathLike],
+    labels: Mapping[str, str],
+    n_simulations: int,
+    seed: int,
     path: str | os.PathLike,
 ) -> pd.DataFrame:
     table = similarity_comparison({name: read_table(p) for name, p in units_paths.items()}, labels, n_simulations, seed)

@@ -25,9 +25,12 @@ from mis.imi.stimuli import N_ITEMS
 
 N_BATCHES = 2
 EXTRACTED = (
-    "instruction_time_details_extracted", "total_response_time_details_extracted",
-    "row_variability_details_details_upper_extracted", "row_variability_details_details_lower_extracted",
-    "catch_trials_details_ratio_extracted", "catch_trials_details_correctly_answered_extracted",
+    "instruction_time_details_extracted",
+    "total_response_time_details_extracted",
+    "row_variability_details_details_upper_extracted",
+    "row_variability_details_details_lower_extracted",
+    "catch_trials_details_ratio_extracted",
+    "catch_trials_details_correctly_answered_extracted",
     "demo_trials_details_ratio_extracted",  # [invented] the seventh name is not documented
 )
 # (model as the release names it, layer, channel) → outcomes of its main trials (1 = correct).
@@ -48,18 +51,45 @@ MAP_ONLY = [("mobilenetv2_100", "blocks_5_0_conv_pwl", 9)]  # in the file map, w
 DETAILS = "{'ratio': 1.0, 'correctly_answered': [True, True, True, True, True]}"
 
 
-def _row(model: str, layer: str, channel: int, mode: str, correct: int, trial: int, batch: float | None,
-         catch: bool = False, demo: bool = False) -> dict:
+def _row(
+    model: str,
+    layer: str,
+    channel: int,
+    mode: str,
+    correct: int,
+    trial: int,
+    batch: float | None,
+    catch: bool = False,
+    demo: bool = False,
+) -> dict:
     session = trial % 3
     row = {
-        "rt": 1500 + 10 * trial, "button_pressed": trial % 2, "switched_queries": bool(trial % 2),
-        "confidence": 1 + trial % 3, "choice": "upper", "correct": bool(correct),
-        "min_query": "anonymized", "max_query": "anonymized", "min_references": "anonymized", "max_references": "anonymized",
-        "catch_trial": catch, "is_demo": demo, "trial_type": "2afc-image-confidence-response",
-        "trial_index": trial, "time_elapsed": 1000 * trial, "internal_node_id": f"0.0-4.0-0.{trial}",
-        "response_index": session, "participant_id": "anonymized", "corrected_trial_index": trial,
-        "task_id": f"{model}_{mode}-{session}", "task_number": session, "batch": batch,
-        "channel": None if demo else float(channel), "layer": layer, "mode": mode, "model": model,
+        "rt": 1500 + 10 * trial,
+        "button_pressed": trial % 2,
+        "switched_queries": bool(trial % 2),
+        "confidence": 1 + trial % 3,
+        "choice": "upper",
+        "correct": bool(correct),
+        "min_query": "anonymized",
+        "max_query": "anonymized",
+        "min_references": "anonymized",
+        "max_references": "anonymized",
+        "catch_trial": catch,
+        "is_demo": demo,
+        "trial_type": "2afc-image-confidence-response",
+        "trial_index": trial,
+        "time_elapsed": 1000 * trial,
+        "internal_node_id": f"0.0-4.0-0.{trial}",
+        "response_index": session,
+        "participant_id": "anonymized",
+        "corrected_trial_index": trial,
+        "task_id": f"{model}_{mode}-{session}",
+        "task_number": session,
+        "batch": batch,
+        "channel": None if demo else float(channel),
+        "layer": layer,
+        "mode": mode,
+        "model": model,
         "passed_checks": True,
     }
     row.update({f"{check}_result": True for check in CHECKS})
@@ -109,13 +139,26 @@ def write_demo_release(folder: str | Path, photos: list[Path]) -> dict[str, Path
                     relative = f"{wnid}/{wnid}_{source.stem}.JPEG"
                     (train / wnid).mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(source, train / relative)
-                    stimulus = release / "image_data" / model / layer / f"channel_{channel}" / "natural_images" / f"batch_{batch}"
+                    stimulus = (
+                        release
+                        / "image_data"
+                        / model
+                        / layer
+                        / f"channel_{channel}"
+                        / "natural_images"
+                        / f"batch_{batch}"
+                    )
                     stimulus.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(source, stimulus / f"{side}_{item}.png")
                     items[f"{side}_{item}.png"] = relative
     (release / FILE_MAP).write_text(json.dumps(file_map, indent=1))
-    return {"release": release, "train": train, "responses": release / RESPONSES.format(table="main"),
-            "file_map": release / FILE_MAP, "stimuli": release / "image_data"}
+    return {
+        "release": release,
+        "train": train,
+        "responses": release / RESPONSES.format(table="main"),
+        "file_map": release / FILE_MAP,
+        "stimuli": release / "image_data",
+    }
 
 
 if __name__ == "__main__":

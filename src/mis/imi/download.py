@@ -158,10 +158,18 @@ def download_imi(
             try:
                 path = Path(pup.fetch(name, downloader=downloader))
             except Exception as error:
-                raise DatasetError(f"could not fetch {name} of doi:{doi}: {error}. {place_by_hand(doi, data_dir, needed)}") from error
+                raise DatasetError(
+                    f"could not fetch {name} of doi:{doi}: {error}. {place_by_hand(doi, data_dir, needed)}"
+                ) from error
             digest = _check_pin(path, pins.get(name), delete=True)
-            entry = {"name": name, "path": str(path), "record_checksum": pup.registry[name], "sha256": digest,
-                     "verified": True, "pinned": name in pins}
+            entry = {
+                "name": name,
+                "path": str(path),
+                "record_checksum": pup.registry[name],
+                "sha256": digest,
+                "verified": True,
+                "pinned": name in pins,
+            }
             if archive_folder(name):
                 entry["folder"] = _settle_archive(path, digest)
             entries.append(entry)
@@ -170,8 +178,13 @@ def download_imi(
         for name, pinned in sorted(pins.items()):
             path = data_dir / name
             if path.is_file():
-                entry = {"name": name, "path": str(path), "sha256": _check_pin(path, pinned, delete=False),
-                         "verified": True, "pinned": True}
+                entry = {
+                    "name": name,
+                    "path": str(path),
+                    "sha256": _check_pin(path, pinned, delete=False),
+                    "verified": True,
+                    "pinned": True,
+                }
                 if archive_folder(name):
                     entry["folder"] = _settle_archive(path, entry["sha256"])
                 entries.append(entry)
@@ -179,11 +192,14 @@ def download_imi(
     missing = [relative for relative, path in located.items() if path is None]
     if missing:
         reason = f"Zenodo record doi:{doi} could not be read ({offline}). " if offline else ""
-        raise DatasetError(f"{reason}{', '.join(missing)} not found below {data_dir}. {place_by_hand(doi, data_dir, needed)}")
+        raise DatasetError(
+            f"{reason}{', '.join(missing)} not found below {data_dir}. {place_by_hand(doi, data_dir, needed)}"
+        )
     verified_folders = [Path(e["folder"]) for e in entries if "folder" in e]
     verified_files = {Path(e["path"]) for e in entries}
     unverified = [
-        relative for relative, path in located.items()
+        relative
+        for relative, path in located.items()
         if path not in verified_files and not any(folder in path.parents for folder in verified_folders)
     ]
     if unverified and not allow_unverified:
@@ -204,4 +220,3 @@ def download_imi(
     }
     write_json(report_path, report)
     return report
-

@@ -48,7 +48,9 @@ def _trial(items: Any, where: str) -> Trial:
         raise FileMapError(f"{where}: expected exactly the keys {{max,min}}_{{0..9}}.png, found {found}")
     for item, value in items.items():
         if not isinstance(value, str) or not value or value.startswith("/") or ".." in Path(value).parts:
-            raise FileMapError(f"{where}/{item}: expected a path relative to the ImageNet train folder, found {value!r}")
+            raise FileMapError(
+                f"{where}/{item}: expected a path relative to the ImageNet train folder, found {value!r}"
+            )
     last = N_ITEMS - 1
     return Trial(
         max_query=items[f"max_{last}.png"],
@@ -58,7 +60,9 @@ def _trial(items: Any, where: str) -> Trial:
     )
 
 
-def map_units(file_map: dict[str, Any], source: str | os.PathLike, conditions: list[str] | None = None) -> list[UnitStimuli]:
+def map_units(
+    file_map: dict[str, Any], source: str | os.PathLike, conditions: list[str] | None = None
+) -> list[UnitStimuli]:
     """Every unit of the map (in ``conditions`` if given) with its trials in batch order, sorted
     by unit; errors name the file and the key path."""
     units = []
@@ -72,7 +76,9 @@ def map_units(file_map: dict[str, Any], source: str | os.PathLike, conditions: l
         for key, batches in entries.items():
             match = UNIT_KEY.fullmatch(key)
             if match is None or not isinstance(batches, dict) or not batches:
-                raise FileMapError(f"{source}: {release_model}/{key}: expected '<layer>/channel_<c>' → batch_<b> objects")
+                raise FileMapError(
+                    f"{source}: {release_model}/{key}: expected '<layer>/channel_<c>' → batch_<b> objects"
+                )
             numbered = {}
             for batch_key in batches:
                 batch = BATCH_KEY.fullmatch(batch_key)
@@ -80,9 +86,20 @@ def map_units(file_map: dict[str, Any], source: str | os.PathLike, conditions: l
                     raise FileMapError(f"{source}: {release_model}/{key}/{batch_key}: expected batch_<b>")
                 numbered[int(batch["batch"])] = batch_key
             order = sorted(numbered)
-            trials = tuple(_trial(batches[numbered[b]], f"{source}: {release_model}/{key}/{numbered[b]}") for b in order)
-            units.append(UnitStimuli(model, condition, match["layer"], int(match["channel"]), f"{release_model}/{key}",
-                                     trials, tuple(order)))
+            trials = tuple(
+                _trial(batches[numbered[b]], f"{source}: {release_model}/{key}/{numbered[b]}") for b in order
+            )
+            units.append(
+                UnitStimuli(
+                    model,
+                    condition,
+                    match["layer"],
+                    int(match["channel"]),
+                    f"{release_model}/{key}",
+                    trials,
+                    tuple(order),
+                )
+            )
     return sorted(units, key=lambda unit: unit.key)
 
 
@@ -94,11 +111,14 @@ def check_images(units: list[UnitStimuli], root: str | os.PathLike) -> None:
         raise FileMapError(f"ImageNet train folder not found: {root} (config key 'imi.imagenet_train')")
     for unit in units:
         for batch, trial in zip(unit.batches, unit.trials, strict=True):
-            names = [("max", i, p) for i, p in enumerate(trial.max_refs)] + [("min", i, p) for i, p in enumerate(trial.min_refs)]
+            names = [("max", i, p) for i, p in enumerate(trial.max_refs)] + [
+                ("min", i, p) for i, p in enumerate(trial.min_refs)
+            ]
             names += [("max", N_ITEMS - 1, trial.max_query), ("min", N_ITEMS - 1, trial.min_query)]
             for side, item, path in names:
                 if not (root / path).is_file():
                     raise FileMapError(
-                        f"image {root / path} not found: the file map's entry {unit.folder}/batch_{batch}/{side}_{item}.png "
+                        f"image {root / path} not found: the file map's entry "
+                        f"{unit.folder}/batch_{batch}/{side}_{item}.png "
                         f"names it (ImageNet train folder: config key 'imi.imagenet_train')"
                     )

@@ -62,8 +62,15 @@ def join_unit_tables(
     paths = [unit_tables[m] for m in sorted(set(table["model"]) & set(unit_tables))]
     own = read_units(paths)[["model", "layer", "unit", "mis", "hard_accuracy", "constant"]] if paths else None
     if own is not None:
-        own = own.rename(columns={"layer": "module", "unit": "channel", "mis": "project_mis",
-                                  "hard_accuracy": "project_hard_accuracy", "constant": "project_constant"})
+        own = own.rename(
+            columns={
+                "layer": "module",
+                "unit": "channel",
+                "mis": "project_mis",
+                "hard_accuracy": "project_hard_accuracy",
+                "constant": "project_constant",
+            }
+        )
         table = table.merge(own, on=["model", "module", "channel"], how="left")
     else:
         table = table.assign(project_mis=float("nan"), project_hard_accuracy=float("nan"), project_constant=None)
@@ -80,8 +87,11 @@ def join_unit_tables(
 
 
 def join_imi_units(
-    imi_units_path: str | os.PathLike, specs: Mapping[str, dict[str, Any]], unit_tables: Mapping[str, str],
-    table_path: str | os.PathLike, summary_path: str | os.PathLike,
+    imi_units_path: str | os.PathLike,
+    specs: Mapping[str, dict[str, Any]],
+    unit_tables: Mapping[str, str],
+    table_path: str | os.PathLike,
+    summary_path: str | os.PathLike,
 ) -> pd.DataFrame:
     imi_units = pd.read_csv(imi_units_path, dtype={"layer": str})
     table, summary = join_unit_tables(imi_units, specs, unit_tables)

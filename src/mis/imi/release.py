@@ -20,7 +20,9 @@ class DatasetError(RuntimeError):
 def locate(data_dir: Path, relative: str) -> Path | None:
     """``relative`` below ``data_dir``, directly or up to ``SEARCH_DEPTH`` folders deeper; two
     matches are an error (which one is the release's is unclear)."""
-    found = [p for depth in range(SEARCH_DEPTH + 1) for p in sorted(data_dir.glob("/".join(["*"] * depth + [relative])))]
+    found = [
+        p for depth in range(SEARCH_DEPTH + 1) for p in sorted(data_dir.glob("/".join(["*"] * depth + [relative])))
+    ]
     if len(found) > 1:
         raise DatasetError(f"{relative} is found twice below {data_dir}: {[str(p) for p in found]}; remove one")
     return found[0] if found else None

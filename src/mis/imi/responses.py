@@ -32,11 +32,35 @@ CHECKS = ("demo_trials", "catch_trials", "total_response_time", "row_variability
 N_EXTRACTED = 7
 EXTRACTED = re.compile(r".+_ex(c)?tracted")
 COLUMNS = (
-    "rt", "button_pressed", "switched_queries", "confidence", "choice", "correct",
-    "min_query", "max_query", "min_references", "max_references", "catch_trial", "is_demo", "trial_type",
-    "trial_index", "time_elapsed", "internal_node_id", "response_index", "participant_id", "corrected_trial_index",
-    "task_id", "task_number", "batch", "channel", "layer", "mode", "model", "passed_checks",
-    *(f"{check}_result" for check in CHECKS), *(f"{check}_details" for check in CHECKS),
+    "rt",
+    "button_pressed",
+    "switched_queries",
+    "confidence",
+    "choice",
+    "correct",
+    "min_query",
+    "max_query",
+    "min_references",
+    "max_references",
+    "catch_trial",
+    "is_demo",
+    "trial_type",
+    "trial_index",
+    "time_elapsed",
+    "internal_node_id",
+    "response_index",
+    "participant_id",
+    "corrected_trial_index",
+    "task_id",
+    "task_number",
+    "batch",
+    "channel",
+    "layer",
+    "mode",
+    "model",
+    "passed_checks",
+    *(f"{check}_result" for check in CHECKS),
+    *(f"{check}_details" for check in CHECKS),
     *([None] * N_EXTRACTED),  # *_extracted
     "multi_participation",
 )
@@ -47,9 +71,20 @@ INTEGERS = ("batch", "channel", "response_index")
 _BOOLEAN_TEXT = {"true": True, "false": False}
 # The models of the release (the file map's 14 keys): the 9 models and the harder conditions.
 RELEASE_MODELS = (
-    "googlenet", "resnet50", "resnet50-l2", "clip-resnet50", "wide_resnet50", "densenet_201", "convnext_b",
-    "in1k-vit_b32", "clip-vit_b32", "resnet50_hard85", "resnet50_hard95", "clip-resnet50_hard85",
-    "clip-resnet50_hard95", "googlenet_hard85",
+    "googlenet",
+    "resnet50",
+    "resnet50-l2",
+    "clip-resnet50",
+    "wide_resnet50",
+    "densenet_201",
+    "convnext_b",
+    "in1k-vit_b32",
+    "clip-vit_b32",
+    "resnet50_hard85",
+    "resnet50_hard95",
+    "clip-resnet50_hard85",
+    "clip-resnet50_hard95",
+    "googlenet_hard85",
 )
 
 
@@ -123,10 +158,14 @@ def main_trials(table: pd.DataFrame, source: str | os.PathLike) -> pd.DataFrame:
     for column in ("model", "layer", "channel", "batch", "mode", "response_index"):
         empty = main[column].isna()
         if empty.any():
-            raise ResponseFormatError(f"{_where(source, column, main.index[empty], main[column])}: empty in a main trial")
+            raise ResponseFormatError(
+                f"{_where(source, column, main.index[empty], main[column])}: empty in a main trial"
+            )
     bad_mode = ~main["mode"].isin(MODES)
     if bad_mode.any():
-        raise ResponseFormatError(f"{_where(source, 'mode', main.index[bad_mode], main['mode'])}: expected one of {list(MODES)}")
+        raise ResponseFormatError(
+            f"{_where(source, 'mode', main.index[bad_mode], main['mode'])}: expected one of {list(MODES)}"
+        )
     model, difficulty = zip(*map(split_condition, main["model"]), strict=True) if len(main) else ((), ())
     trials = pd.DataFrame(
         {
@@ -156,13 +195,15 @@ def model_counts(table: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
     rows = table["model"].value_counts()
     units = trials.drop_duplicates(["release_model", "mode", "layer", "channel"])["release_model"].value_counts()
     grouped = trials.groupby("release_model")
-    counts = pd.DataFrame({
-        "model": names,
-        "n_rows": [int(rows.get(name, 0)) for name in names],
-        "n_main_trials": [int(grouped.size().get(name, 0)) for name in names],
-        "n_units": [int(units.get(name, 0)) for name in names],
-        "mean_correct": [float(grouped["correct"].mean().get(name, np.nan)) for name in names],
-    })
+    counts = pd.DataFrame(
+        {
+            "model": names,
+            "n_rows": [int(rows.get(name, 0)) for name in names],
+            "n_main_trials": [int(grouped.size().get(name, 0)) for name in names],
+            "n_units": [int(units.get(name, 0)) for name in names],
+            "mean_correct": [float(grouped["correct"].mean().get(name, np.nan)) for name in names],
+        }
+    )
     counts["empty"] = counts["n_main_trials"] == 0
     return counts
 
@@ -190,7 +231,10 @@ def human_scores(trials: pd.DataFrame, level: float) -> pd.DataFrame:
 
 
 def score_human_responses(
-    responses_path: str | os.PathLike, level: float, trials_path: str | os.PathLike, his_path: str | os.PathLike,
+    responses_path: str | os.PathLike,
+    level: float,
+    trials_path: str | os.PathLike,
+    his_path: str | os.PathLike,
     models_path: str | os.PathLike,
 ) -> pd.DataFrame:
     """Tidy main trials, per-unit HIS and per-model counts of one response table."""
@@ -199,7 +243,9 @@ def score_human_responses(
     scores = human_scores(trials, level)
     counts = model_counts(table, trials)
     conditions = ", ".join(sorted(scores["condition"].unique()))
-    log.info("%s: %d rows, %d main trials, %d units (%s)", responses_path, len(table), len(trials), len(scores), conditions)
+    log.info(
+        "%s: %d rows, %d main trials, %d units (%s)", responses_path, len(table), len(trials), len(scores), conditions
+    )
     for name in counts.loc[counts["empty"], "model"]:
         log.warning("%s: model %s has no main trials (reported in %s)", responses_path, name, models_path)
     write_table(trials, trials_path)

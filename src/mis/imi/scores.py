@@ -24,8 +24,8 @@ from mis.imi import UNIT_KEYS
 from mis.imi.file_map import check_images, map_units, read_file_map
 from mis.imi.stimuli import UnitStimuli, parse_stimuli, stimulus_tasks, unit_frame_keys
 from mis.models import select_device
-from mis.similarity.margins import margins_function
 from mis.settings import ScoringSettings
+from mis.similarity.margins import margins_function
 from mis.storage import write_table
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,11 @@ def units_table(units: list[UnitStimuli], margins: list[np.ndarray], alpha: floa
 
 
 def load_units(
-    trials_from: str, conditions: list[str], file_map: str | os.PathLike | None = None,
-    imagenet_train: str | os.PathLike | None = None, stimuli_dir: str | os.PathLike | None = None,
+    trials_from: str,
+    conditions: list[str],
+    file_map: str | os.PathLike | None = None,
+    imagenet_train: str | os.PathLike | None = None,
+    stimuli_dir: str | os.PathLike | None = None,
     pattern: str | None = None,
 ) -> tuple[list[UnitStimuli], Path]:
     """The units and their trials, and the folder their image paths are relative to."""
@@ -95,9 +98,17 @@ def load_units(
 def trials_table(units: list[UnitStimuli]) -> pd.DataFrame:
     """Each trial's image paths (references joined by ';'), for the figures that show them."""
     rows = [
-        {**dict(zip(UNIT_KEYS, unit.key, strict=True)), "task": task, "batch": batch, "max_query": t.max_query,
-         "min_query": t.min_query, "max_refs": ";".join(t.max_refs), "min_refs": ";".join(t.min_refs)}
-        for unit in units for task, (batch, t) in enumerate(zip(unit.batches, unit.trials, strict=True), start=1)
+        {
+            **dict(zip(UNIT_KEYS, unit.key, strict=True)),
+            "task": task,
+            "batch": batch,
+            "max_query": t.max_query,
+            "min_query": t.min_query,
+            "max_refs": ";".join(t.max_refs),
+            "min_refs": ";".join(t.min_refs),
+        }
+        for unit in units
+        for task, (batch, t) in enumerate(zip(unit.batches, unit.trials, strict=True), start=1)
     ]
     return pd.DataFrame(rows)
 
@@ -107,23 +118,31 @@ def coverage_table(units: list[UnitStimuli], human: pd.DataFrame, conditions: li
     the human trials whose batch has no images."""
     human = human[human["condition"].isin(conditions)]
     seen = human.groupby(UNIT_KEYS).agg(n_human_trials=("correct", "size"), batches=("batch", lambda b: set(b)))
-    images = pd.DataFrame({**unit_frame_keys(units), "n_tasks": [len(u.trials) for u in units],
-                           "image_batches": [set(u.batches) for u in units]}).set_index(UNIT_KEYS)
+    images = pd.DataFrame(
+        {
+            **unit_frame_keys(units),
+            "n_tasks": [len(u.trials) for u in units],
+            "image_batches": [set(u.batches) for u in units],
+        }
+    ).set_index(UNIT_KEYS)
     table = seen.join(images, how="outer").reset_index()
     table["in_responses"] = table["n_human_trials"].notna()
     table["has_images"] = table["n_tasks"].notna()
     table["n_human_trials"] = table["n_human_trials"].fillna(0).astype(int)
     table["n_tasks"] = table["n_tasks"].fillna(0).astype(int)
     table["n_batches_without_images"] = [
-        len(b - i) if isinstance(b, set) and isinstance(i, set) else 0 for b, i in zip(table["batches"], table["image_batches"], strict=True)
+        len(b - i) if isinstance(b, set) and isinstance(i, set) else 0
+        for b, i in zip(table["batches"], table["image_batches"], strict=True)
     ]
     columns = UNIT_KEYS + ["in_responses", "has_images", "n_human_trials", "n_tasks", "n_batches_without_images"]
     return table.sort_values(UNIT_KEYS, ignore_index=True)[columns]
 
 
 def log_coverage(table: pd.DataFrame, path: str | os.PathLike) -> None:
-    for flag, other, what in (("in_responses", "has_images", "human responses but no images"),
-                              ("has_images", "in_responses", "images but no human responses")):
+    for flag, other, what in (
+        ("in_responses", "has_images", "human responses but no images"),
+        ("has_images", "in_responses", "images but no human responses"),
+    ):
         only = table[table[flag] & ~table[other]]
         if len(only):
             listed = "; ".join("/".join(map(str, row)) for row in only[UNIT_KEYS].itertuples(index=False))

@@ -201,7 +201,9 @@ def parse_stimuli(
             raise StimulusLayoutError(f"unit {unit.key} has two task folders: {units[unit.key].folder} and {folder}")
         units[unit.key] = unit
     if not units:
-        raise StimulusLayoutError(f"no task folder below {root} is in the conditions {conditions} (key 'imi.conditions')")
+        raise StimulusLayoutError(
+            f"no task folder below {root} is in the conditions {conditions} (key 'imi.conditions')"
+        )
     return [units[key] for key in sorted(units)]
 
 

@@ -32,6 +32,7 @@ def __getattr__(name: str):
         return getattr(importlib.import_module("mis.similarity.pairwise"), name)
     raise AttributeError(f"module 'mis.similarity' has no attribute '{name}'")
 
+
 __all__ = [
     "Embedder",
     "PairwiseBackend",

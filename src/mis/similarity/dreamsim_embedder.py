@@ -145,7 +145,7 @@ def _how_to_fill(variant: str) -> str:
     spec = VARIANTS[variant]
     base, patch = variant.removesuffix("_patch"), variant.endswith("_patch")
     text = (
-        "On a machine with network, run `python -c \"from dreamsim import dreamsim; dreamsim(pretrained=True, "
+        'On a machine with network, run `python -c "from dreamsim import dreamsim; dreamsim(pretrained=True, '
         f"device='cpu', cache_dir='dreamsim-weights', dreamsim_type='{base}', use_patch_model={patch})\"` and copy "
         f"the folder dreamsim-weights here; it unzips {release_url(variant)} into the folder"
     )

@@ -23,7 +23,6 @@ from mis.scoring import normalise
 from mis.settings import PAIRWISE_BACKENDS
 
 
-
 class Embedder(Protocol):
     """What ``embed_paths`` needs from a backend."""
 
@@ -69,7 +68,9 @@ def build_embedder(spec: dict[str, Any], device: torch.device) -> Embedder:
     raise ValueError(f"unknown similarity backend '{backend}' (config key 'similarity.backend')")
 
 
-def embed_paths(embedder: Embedder, root: str, paths: list[str], batch_size: int, num_workers: int) -> tuple[np.ndarray, np.ndarray]:
+def embed_paths(
+    embedder: Embedder, root: str, paths: list[str], batch_size: int, num_workers: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Embed every image once: (images, D) float32 unit-norm rows, and a readable flag per image
     (unreadable images get a row of NaN, so any task that used one would show up as NaN)."""
     transform, input_size = embedder.transform_and_size

@@ -18,7 +18,11 @@ from mis.tasks import Tasks
 
 
 def margins_function(
-    similarity: dict[str, Any], root: str | Path, paths: Sequence[str], batch_size: int, num_workers: int,
+    similarity: dict[str, Any],
+    root: str | Path,
+    paths: Sequence[str],
+    batch_size: int,
+    num_workers: int,
     device: torch.device,
 ) -> Callable[[Tasks], torch.Tensor]:
     """Δ per (unit, task) for tasks whose indices are positions in ``paths`` (below ``root``).
@@ -27,7 +31,9 @@ def margins_function(
     if similarity["backend"] in PAIRWISE_BACKENDS:
         backend = build_pairwise(similarity, device)
         return lambda tasks: pairwise_task_margins(backend, tasks, root, paths, batch_size, num_workers)
-    embeddings, readable = embed_paths(build_embedder(similarity, device), str(root), list(paths), batch_size, num_workers)
+    embeddings, readable = embed_paths(
+        build_embedder(similarity, device), str(root), list(paths), batch_size, num_workers
+    )
     if not readable.all():
         bad = [paths[i] for i in np.flatnonzero(~readable)]
         raise ValueError(f"{len(bad)} images below {root} could not be read, e.g. {bad[:5]}")

@@ -159,7 +159,12 @@ def _backbone_source(weights_dir: Path | None, weights: WeightsEnum, what: str) 
 
 
 def pairwise_task_margins(
-    backend: PairwiseBackend, tasks: Tasks, root: str | Path, paths: Sequence[str], batch_size: int, num_workers: int = 0
+    backend: PairwiseBackend,
+    tasks: Tasks,
+    root: str | Path,
+    paths: Sequence[str],
+    batch_size: int,
+    num_workers: int = 0,
 ) -> torch.Tensor:
     """Δ for every (unit, task), (units, N) float64, with the similarity of method.md §3 computed
     pair by pair: 4·N·K pairs per unit, in batches of ``batch_size`` pairs, from the unit's images
@@ -182,13 +187,21 @@ def task_pairs(tasks: Tasks, unit: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _unit_margins(
-    backend: PairwiseBackend, tasks: Tasks, unit: int, root: str | Path, paths: Sequence[str], batch_size: int, num_workers: int
+    backend: PairwiseBackend,
+    tasks: Tasks,
+    unit: int,
+    root: str | Path,
+    paths: Sequence[str],
+    batch_size: int,
+    num_workers: int,
 ) -> torch.Tensor:
     queries, refs = task_pairs(tasks, unit)
     used, inverse = np.unique(np.concatenate([queries.ravel(), refs.ravel()]), return_inverse=True)
     images, readable = _load_images(backend, root, [paths[i] for i in used], batch_size, num_workers)
     a, b = torch.as_tensor(inverse[: queries.size]), torch.as_tensor(inverse[queries.size :])
-    similarity = torch.where(readable[a] & readable[b], _pair_similarities(backend, images, a, b, batch_size), float("nan"))
+    similarity = torch.where(
+        readable[a] & readable[b], _pair_similarities(backend, images, a, b, batch_size), float("nan")
+    )
     mean_similarity = similarity.reshape(refs.shape).mean(dim=-1)  # (4, N): s̄ of each term of Δ
     return (torch.tensor(TERM_SIGNS, dtype=torch.float64)[:, None] * mean_similarity).sum(dim=0)
 
