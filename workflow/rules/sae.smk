@@ -20,10 +20,10 @@ if SAE:
                 paths.log("sample_sae_vectors", SAE.model),
             conda:
                 "../../envs/torch.yaml"
-            threads: 2
+            threads: 8
             resources:
-                mem_mb=per_attempt(8000),
-                runtime=per_attempt(120),
+                mem_mb=per_attempt(16000),
+                runtime=per_attempt(480),
                 gpu=GPUS,
             params:
                 model_spec=SAE_MODEL_SPEC,
@@ -50,10 +50,10 @@ if SAE:
                 dictionary="|".join(re.escape(sae.name) for sae in SAE.trained),
             conda:
                 "../../envs/torch.yaml"
-            threads: 2
+            threads: 4
             resources:
-                mem_mb=per_attempt(4000),
-                runtime=per_attempt(60),
+                mem_mb=per_attempt(8000),
+                runtime=per_attempt(120),
                 gpu=GPUS,
             params:
                 settings=lambda wc: SAE.sae(wc.dictionary),
@@ -74,10 +74,10 @@ if SAE:
             paths.log("evaluate_saes", SAE.model),
         conda:
             "../../envs/torch.yaml"
-        threads: 2
+        threads: 8
         resources:
-            mem_mb=per_attempt(8000),
-            runtime=per_attempt(120),
+            mem_mb=per_attempt(16000),
+            runtime=per_attempt(480),
             gpu=GPUS,
         params:
             model_spec=SAE_MODEL_SPEC,
