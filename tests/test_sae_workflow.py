@@ -21,7 +21,7 @@ TRAINED = ["relu-l1_0.1-x2", "relu-l1_1-x2", "gated-l1_0.1-x2", "gated-l1_1-x2"]
 TABLE_COLUMNS = [
     "dictionary", "source", "kind", "sparsity", "expansion", "n_latents", "l0", "dead", "dead_fraction", "fvu",
     "top1_agreement", "kl", "n_vectors", "n_images", "mean_mis", "median_mis", "p05_mis", "p95_mis", "n_units",
-    "n_constant", "layer_mean_mis", "layer_n_units",
+    "n_constant", "n_tied", "layer_mean_mis", "layer_n_units",
 ]  # fmt: skip
 
 

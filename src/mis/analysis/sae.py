@@ -21,7 +21,7 @@ from mis.storage import read_table, write_table
 
 PathLike = str | os.PathLike
 CHANNELS = "channels"  # the kind of the layer's own units in the per-unit table
-SUMMARY_COLUMNS = ["mean_mis", "median_mis", "p05_mis", "p95_mis", "n_units", "n_constant"]
+SUMMARY_COLUMNS = ["mean_mis", "median_mis", "p05_mis", "p95_mis", "n_units", "n_constant", "n_tied"]
 
 
 def dictionary_of(units: pd.DataFrame, layer: str) -> pd.Series:
@@ -41,9 +41,10 @@ def sae_table(
     """One row per dictionary of ``metrics``: ``source`` (trained here, or the user's file),
     ``kind``, ``sparsity`` and ``expansion`` (trained ones; NaN for files), the metrics, then the
     MIS statistics of its non-constant latents (``model_summary``'s: mean, median, 5th and 95th
-    percentile, their number and the constant ones) and the same mean and number for the layer's
-    channels (``layer_mean_mis``, ``layer_n_units``). Trained SAEs by kind, size and sparsity, then
-    the files."""
+    percentile, their number, the constant ones, and the live ones whose most or least activating
+    images include ties broken by image index: many, for a sparse dictionary whose latents are zero
+    on most images) and the same mean and number for the layer's channels (``layer_mean_mis``,
+    ``layer_n_units``). Trained SAEs by kind, size and sparsity, then the files."""
     dictionary = dictionary_of(units, layer)
     missing = set(metrics["dictionary"]) - set(dictionary.dropna())
     if missing:
