@@ -114,9 +114,14 @@ def extract_activations(
             "k": settings.k,
             "mis_version": __version__,
             "torch_version": torch.__version__,
-            **({"dictionaries": {name: {"path": str(dictionaries[name]), "sha256": hashes[name]} for name in hashes}} if hashes else {}),
+            **({"dictionaries": _dictionary_files(dictionaries, hashes)} if hashes else {}),
         },
     )
+
+
+def _dictionary_files(dictionaries: Mapping[str, PathLike], hashes: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """meta.json's record of each dictionary read: its file and SHA-256."""
+    return {name: {"path": str(dictionaries[name]), "sha256": digest} for name, digest in hashes.items()}
 
 
 def _with_dictionaries(
