@@ -52,6 +52,9 @@ def test_rules_carry_threads_memory_runtime_and_gpus(tmp_path: Path, device: str
         "embed_images": (8, "16000", "240", gpus),
         "compute_mis": (4, "16000", "120", gpus),
         "train_model": (2, "4000", "60", gpus),
+        "sample_sae_vectors": (8, "16000", "480", gpus),
+        "train_sae": (4, "8000", "120", gpus),
+        "evaluate_saes": (8, "16000", "480", gpus),
         "analyze_convergence": (4, "16000", "60", None),
         "prepare_images": (None, "4000", "60", None),
     }

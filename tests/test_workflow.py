@@ -31,6 +31,7 @@ def reduced_config(workdir: Path) -> Path:
     config["tasks"] = {"n_tasks": 3, "n_refs": 2}
     config["extraction"]["batch_size"] = 16
     config.pop("training", None)  # Fig. 7, 8 have their own test (tests/test_training.py)
+    config.pop("sae", None)  # so has the SAE appendix (tests/test_sae_workflow.py)
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path

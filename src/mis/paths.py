@@ -32,6 +32,11 @@ CHECKPOINT = f"{TRAINING}/epoch{{epoch}}.pth"
 TRAINING_ACCURACY = f"{TRAINING}/accuracy.csv"
 TRAINING_SPLIT = f"{TRAINING}/split.csv"
 
+SAE = f"{RESULTS}/sae/{{model}}"  # {model}: the configured model whose layer the dictionaries read
+SAE_VECTORS = f"{SAE}/vectors.npz"
+SAE_DICTIONARY = f"{SAE}/{{dictionary}}.npz"
+SAE_METRICS = f"{SAE}/metrics.csv"
+
 IMI = f"{RESULTS}/imi"
 IMI_FILES = f"{IMI}/files.json"
 HUMAN_TRIALS = f"{IMI}/responses/{{table}}_trials.parquet"

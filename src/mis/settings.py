@@ -7,12 +7,15 @@ planning and the table jobs import it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 # Backends that compare image pairs (no embedding per image): scored from the task images.
 PAIRWISE_BACKENDS = ("lpips", "dists")
 DEFAULT_LAYER_TYPES = ("conv", "linear", "batchnorm", "layernorm", "groupnorm")
+SAE_KINDS = ("relu", "gated")
+SAE_MODEL_SUFFIX = "-sae"  # <model>-sae: the model whose units are a layer's channels and dictionaries' latents
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,81 @@ class BrowserSettings:
 
 
 @dataclass(frozen=True)
+class SaeSettings:
+    """One SAE to train: its kind, sparsity weight λ and dictionary size (``expansion`` latents per
+    channel), and the optimisation."""
+
+    kind: str = "relu"
+    sparsity: float = 0.1
+    expansion: int = 4
+    n_epochs: int = 10
+    batch_size: int = 1024
+    learning_rate: float = 1e-3
+    seed: int = 0
+
+    @property
+    def name(self) -> str:
+        """Folder-safe dictionary name, e.g. ``relu-l1_0.1-x4`` (``mis.sae.readout``)."""
+        return f"{self.kind}-l1_{self.sparsity:g}-x{self.expansion}"
+
+
+@dataclass(frozen=True)
+class SaeStudySettings:
+    """The dictionaries of one layer of one configured model (config ``sae``): SAEs trained here
+    (a sweep of kinds × sparsity weights × sizes on ``n_vectors`` sampled activation vectors) and
+    the user's own dictionary files, all scored as the units of one extra model, ``<model>-sae``,
+    and evaluated on every ``evaluate_every``-th image."""
+
+    model: str
+    layer: str
+    trained: tuple[SaeSettings, ...] = ()
+    files: tuple[tuple[str, str], ...] = ()  # (name, path) of the user's own dictionaries
+    n_vectors: int = 65536
+    evaluate_every: int = 4
+
+    @property
+    def scored_model(self) -> str:
+        """The model whose unit table holds the layer's channels and every dictionary's latents."""
+        return f"{self.model}{SAE_MODEL_SUFFIX}"
+
+    @property
+    def names(self) -> list[str]:
+        """Every dictionary's name: the trained ones, then the user's files."""
+        return [sae.name for sae in self.trained] + [name for name, _ in self.files]
+
+    def sae(self, name: str) -> SaeSettings:
+        """The trained SAE of that name."""
+        return {sae.name: sae for sae in self.trained}[name]
+
+    def extraction(self, settings: ExtractionSettings) -> ExtractionSettings:
+        """``settings`` for the SAE model's pass: its one layer, whatever ``extraction`` selects."""
+        return replace(settings, layer_types=DEFAULT_LAYER_TYPES, include=(f"^{re.escape(self.layer)}$",), exclude=())
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> SaeStudySettings | None:
+        """None without an ``sae`` block; a name given twice fails naming the config key."""
+        if "sae" not in config:
+            return None
+        block, train = config["sae"], config["sae"].get("train")
+        trained = ()
+        if train:
+            optimisation = {key: train[key] for key in ("n_epochs", "batch_size", "learning_rate")}
+            trained = tuple(
+                SaeSettings(kind, float(sparsity), expansion, **optimisation, seed=config["seed"])
+                for kind in train["kinds"]
+                for expansion in train["expansion"]
+                for sparsity in train["sparsity"]
+            )
+        files = tuple(sorted(block.get("dictionaries", {}).items()))
+        n_vectors = train["n_vectors"] if train else 0
+        study = cls(block["model"], block["layer"], trained, files, n_vectors, block["evaluate_every"])
+        twice = sorted({name for name in study.names if study.names.count(name) > 1})
+        if twice:
+            raise ValueError(f"config key 'sae.dictionaries': {twice} is also a trained SAE's name")
+        return study
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every stage's settings of one validated config."""
 
@@ -110,6 +188,7 @@ class Settings:
     scoring: ScoringSettings
     extraction: ExtractionSettings
     browser: BrowserSettings = field(default_factory=BrowserSettings)
+    sae: SaeStudySettings | None = None  # with an `sae` block only
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Settings:
@@ -118,4 +197,5 @@ class Settings:
             ScoringSettings.from_config(config),
             ExtractionSettings.from_config(config),
             BrowserSettings.from_config(config),
+            SaeStudySettings.from_config(config),
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -20,13 +21,15 @@ from mis.allocator import retain_freed_memory
 from mis.datasets import ImageDataset
 from mis.embedding_cache import EmbeddingCache, image_keys
 from mis.images import manifest_fingerprint
-from mis.layers import layer_table, select_layers
+from mis.layers import Layer, layer_table, select_layers
 from mis.models import WeightsError, build_model, eval_transform, library_of, select_device, to_device
 from mis.results import unit_table
+from mis.sae.dictionary import load_dictionary
+from mis.sae.readout import check_widths, dictionary_layer, layer_table_with_dictionaries
 from mis.scoring import scores_from_margins, task_margins
 from mis.similarity import build_embedder, embed_paths
 from mis.settings import ExtractionSettings, ScoringSettings
-from mis.storage import read_arrays, read_table, write_arrays, write_json, write_table
+from mis.storage import read_arrays, read_table, sha256_of, write_arrays, write_json, write_table
 from mis.tasks import read_tasks, rows_of, task_images
 
 log = logging.getLogger(__name__)
@@ -46,11 +49,16 @@ def extract_activations(
     layers_path: PathLike,
     meta_path: PathLike,
     config_key: str = "models",
+    dictionaries: Mapping[str, PathLike] | None = None,
 ) -> None:
     """Top-k and bottom-k images per unit over the whole image set, for every layer of interest, and
     the ``settings.n_near`` images closest to each configured activation quantile (harder query conditions).
     A killed run resumes from ``<extremes_path>.checkpoint``. A model that cannot be built fails
-    naming ``config_key``, the config entry it came from."""
+    naming ``config_key``, the config entry it came from.
+
+    With ``dictionaries`` (name: file, ``mis.sae``), the settings must select one layer: its
+    channels come first, then each dictionary's latents as the layer ``<layer>/<name>``, all in the
+    same pass; the files' hashes are part of the checkpoint's signature."""
     torch.set_num_threads(threads)
     retain_freed_memory()
     dev = select_device(device)
@@ -61,7 +69,9 @@ def extract_activations(
     layers = select_layers(model, list(settings.layer_types), list(settings.include), list(settings.exclude))
     transform, input_size = eval_transform(model, library_of(model_spec))
     layers, counts = probe_layers(model, layers, input_size, dev)
-    table = layer_table(layers, counts)
+    if dictionaries:
+        layers, counts = _with_dictionaries(layers, counts, dictionaries, dev)
+    table = layer_table_with_dictionaries(layers, counts) if dictionaries else layer_table(layers, counts)
     manifest = read_table(manifest_path)
     dataset = ImageDataset(images_root, manifest["path"], transform, input_size, settings.decoder)
     fingerprint, layer_names = manifest_fingerprint(manifest), list(table["layer"])
@@ -72,6 +82,9 @@ def extract_activations(
         "settings": {"k": settings.k, "levels": settings.levels, "n_near": settings.n_near, "sample": settings.quantile_sample},
         "decoder": dataset.decoder,
     }
+    hashes = {name: sha256_of(path) for name, path in (dictionaries or {}).items()}
+    if hashes:
+        signature["dictionaries"] = hashes
     log.info("%s: %d layers, %d units, %d images on %s", model_name, len(layers), sum(counts), len(manifest), dev)
     extremes = extract_extremes(model, layers, dataset, sum(counts), dev, settings, f"{extremes_path}.checkpoint", signature)
     write_arrays(
@@ -104,8 +117,26 @@ def extract_activations(
             "decoder": dataset.decoder,
             "mis_version": __version__,
             "torch_version": torch.__version__,
+            **({"dictionaries": _dictionary_files(dictionaries, hashes)} if hashes else {}),
         },
     )
+
+
+def _dictionary_files(dictionaries: Mapping[str, PathLike], hashes: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """meta.json's record of each dictionary read: its file and SHA-256."""
+    return {name: {"path": str(dictionaries[name]), "sha256": digest} for name, digest in hashes.items()}
+
+
+def _with_dictionaries(
+    layers: list[Layer], counts: list[int], dictionaries: Mapping[str, PathLike], device: torch.device
+) -> tuple[list[Layer], list[int]]:
+    """The one selected layer, then a layer per dictionary read from it (units: its latents)."""
+    if len(layers) != 1:
+        raise ValueError(f"dictionaries are read from one layer, but the settings select {len(layers)}")
+    loaded = {name: load_dictionary(path).to(device) for name, path in dictionaries.items()}
+    check_widths(loaded, counts[0], layers[0].name)
+    readouts = [dictionary_layer(layers[0], dictionary, name) for name, dictionary in loaded.items()]
+    return layers + readouts, counts + [dictionary.n_latents for dictionary in loaded.values()]
 
 
 def embed_images(

@@ -1,8 +1,10 @@
 rule extract_activations:
-    """Top and bottom N·(K+1) images per unit, for every layer of interest, in one streamed pass."""
+    """Top and bottom N·(K+1) images per unit, for every layer of interest, in one streamed pass (for
+    an SAE model: its layer's channels and every dictionary's latents)."""
     input:
         manifest=rules.prepare_images.output.manifest,
         checkpoint=training_checkpoint_input,
+        dictionaries=lambda wc: list(SAE_DICTIONARIES.get(wc.model, {}).values()),
     output:
         extremes=paths.EXTREMES,
         layers=paths.LAYERS,
@@ -19,7 +21,8 @@ rule extract_activations:
     params:
         model_spec=lambda wc: ALL_MODEL_SPECS[wc.model],
         config_key=lambda wc: model_config_key(wc.model),
-        settings=SETTINGS.extraction,
+        settings=lambda wc: extraction_settings(wc.model),
+        dictionaries=lambda wc: SAE_DICTIONARIES.get(wc.model, {}),
         images_root=config["images"]["root"],
         device=config["device"],
     script:

@@ -42,6 +42,8 @@ def training_model_spec(epoch):
 
 def model_config_key(model):
     """The config entry a model's weights come from, for error messages."""
+    if model in SAE_MODEL_SPECS:
+        return f"models.{SAE.model}.weights"
     if model not in TRAINING_EPOCHS:
         return f"models.{model}.weights"
     return "training.checkpoints.pattern" if "checkpoints" in TRAINING else "training.train"
@@ -57,8 +59,43 @@ if set(TRAINING_EPOCHS) & set(MODEL_SPECS):
     raise ValueError(
         f"config key 'models' names a training epoch's model: {sorted(set(TRAINING_EPOCHS) & set(MODEL_SPECS))}"
     )
-ALL_MODEL_SPECS = {**MODEL_SPECS, **{model: training_model_spec(e) for model, e in TRAINING_EPOCHS.items()}}
+
+# Sparse autoencoders (sae.smk): the dictionaries of one layer of a configured model, the SAEs
+# trained here and the user's own files, are read from that layer in one pass as the units of one
+# more model, <model>-sae, whose unit table holds the layer's channels and every dictionary's
+# latents (layers <layer>/<dictionary>). Like the training epochs, it is kept out of MODELS.
+SAE = SETTINGS.sae
+SAE_MODEL_SPECS = {}
+SAE_DICTIONARIES = {}  # scored model: {dictionary name: file}, trained ones then the user's
+if SAE:
+    if SAE.model not in MODEL_SPECS:
+        raise ValueError(f"config key 'sae.model': '{SAE.model}' is not a model of `models`")
+    SAE_MODEL_SPECS = {SAE.scored_model: MODEL_SPECS[SAE.model]}
+    SAE_DICTIONARIES = {
+        SAE.scored_model: {
+            **{sae.name: paths.SAE_DICTIONARY.format(model=SAE.model, dictionary=sae.name) for sae in SAE.trained},
+            **dict(SAE.files),
+        }
+    }
+    MODEL_LABELS[SAE.scored_model] = f"{MODEL_LABELS[SAE.model]}: {SAE.layer} and its dictionaries"
+
+
+def extraction_settings(model):
+    """The SAE model reads its one layer, whatever `extraction` selects for the others."""
+    return SAE.extraction(SETTINGS.extraction) if model in SAE_MODEL_SPECS else SETTINGS.extraction
+
+
+clashes = (set(TRAINING_EPOCHS) | set(MODEL_SPECS)) & set(SAE_MODEL_SPECS)
+if clashes:
+    raise ValueError(f"config key 'models' names the SAE model {sorted(clashes)}: rename that model")
+ALL_MODEL_SPECS = {
+    **MODEL_SPECS,
+    **{model: training_model_spec(e) for model, e in TRAINING_EPOCHS.items()},
+    **SAE_MODEL_SPECS,
+}
 ALL_MODELS = list(ALL_MODEL_SPECS)
+# The unit browser shows the configured models and the SAE model, its latents as layers <layer>/<dictionary>.
+BROWSER_MODELS = MODELS + list(SAE_MODEL_SPECS)
 SIMILARITY = config["similarity"]["name"]
 EMBEDDING_BACKEND = not SETTINGS.scoring.pairwise
 
@@ -91,6 +128,8 @@ FIGURE_NAMES += ["convergence"] if EMBEDDING_BACKEND else []
 FIGURE_NAMES += ["fig7", "fig8", "fig8_all_epochs"] if TRAINING else []
 # The IMI validation (Fig. 2) and its appendix figures: with an `imi` config block only.
 FIGURE_NAMES += ["fig2", "similarity_comparison", "imi_overestimated_units"] if "imi" in config else []
+# The SAE appendix (its table and figure): with an `sae` config block only.
+FIGURE_NAMES += ["sae"] if SAE else []
 ALL_FIGURES = [paths.figure(name) for name in FIGURE_NAMES]
 # The units of the interventional study and the IMI units joined with the project's own scores.
 if "imi" in config:
@@ -107,4 +146,3 @@ def similarity_inputs(wildcards):
 wildcard_constraints:
     model="|".join(map(re.escape, ALL_MODELS)),
     similarity=re.escape(SIMILARITY),
-

@@ -16,4 +16,5 @@ extract_activations(
     layers_path=snakemake.output.layers,
     meta_path=snakemake.output.meta,
     config_key=snakemake.params.config_key,
+    dictionaries=snakemake.params.dictionaries,
 )

@@ -7,6 +7,8 @@ Sparsity and reconstruction on every position vector of the layer (spatial posit
 Model fidelity, with the layer's output replaced by its reconstruction (a forward hook):
 - ``top1_agreement``: fraction of images whose top-1 class is the original model's;
 - ``kl``: mean KL(original ‖ patched) of the output distributions (softmax of the logits), in nats.
+A dictionary without a decoder (any learned basis, e.g. a linear probe) gets L0 and dead latents
+only: its ``fvu``, ``top1_agreement`` and ``kl`` are NaN.
 Written here rather than taken from overcomplete: its ``r2_score`` centres on one global mean, not
 per channel, and its ``dead_codes`` tests the sum of the codes, which a linear dictionary's signed
 latents can cancel.
@@ -55,7 +57,8 @@ class _Totals:
         active = latents != 0
         self.active_count += active.sum()
         self.alive |= active.any(dim=0)
-        self.squared_error += (x - dictionary.decode(latents)).double().square().sum()
+        if dictionary.W_dec is not None:
+            self.squared_error += (x - dictionary.decode(latents)).double().square().sum()
 
     def add_outputs(self, original: torch.Tensor, patched: torch.Tensor) -> None:
         """Log-probabilities (images, classes) of the original and the patched model."""
@@ -92,6 +95,7 @@ def evaluate_dictionaries(
             totals[name].add_vectors(dictionary, x)
         return None
 
+    reconstructing = {name: dictionary for name, dictionary in dictionaries.items() if dictionary.W_dec is not None}
     n_images = 0
     handle = layer.module.register_forward_hook(hook)
     try:
@@ -103,7 +107,7 @@ def evaluate_dictionaries(
             inputs = to_input(images[ok], device)
             original = _log_probabilities(model(inputs))
             n_images += len(original)
-            for name, dictionary in dictionaries.items():
+            for name, dictionary in reconstructing.items():
                 patch.append(dictionary)
                 try:
                     totals[name].add_outputs(original, _log_probabilities(model(inputs)))
@@ -114,6 +118,7 @@ def evaluate_dictionaries(
     if not n_images:
         raise ValueError("no readable image: the dictionaries cannot be evaluated")
     variance = sums["x2"] - float(sums["x"].square().sum()) / sums["n"]  # Σ‖x − x̄‖²
+    nan = float("nan")
     return pd.DataFrame(
         [
             {
@@ -122,9 +127,9 @@ def evaluate_dictionaries(
                 "l0": float(totals[name].active_count) / sums["n"],
                 "dead": int((~totals[name].alive).sum()),
                 "dead_fraction": float((~totals[name].alive).float().mean()),
-                "fvu": float(totals[name].squared_error) / variance if variance > 0 else float("nan"),
-                "top1_agreement": totals[name].agreeing / n_images,
-                "kl": float(totals[name].kl) / n_images,
+                "fvu": float(totals[name].squared_error) / variance if variance > 0 and name in reconstructing else nan,
+                "top1_agreement": totals[name].agreeing / n_images if name in reconstructing else nan,
+                "kl": float(totals[name].kl) / n_images if name in reconstructing else nan,
                 "n_vectors": sums["n"],
                 "n_images": n_images,
             }

@@ -11,13 +11,13 @@ is a ``Layer`` with its own hook on the same module (``dictionary_layer``).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import pandas as pd
 
 from mis.layers import Layer, layer_table
-from mis.sae.dictionary import Dictionary
+from mis.sae.dictionary import Dictionary, DictionaryError
 
 SEPARATOR = "/"
 NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -41,6 +41,16 @@ def split_label(label: str) -> tuple[str, str | None]:
 def dictionary_layer(layer: Layer, dictionary: Dictionary, name: str) -> Layer:
     """``layer``'s module read through ``dictionary``, labelled ``<module>/<name>``."""
     return replace(layer, name=dictionary_label(layer.name, name), readout=dictionary.read_out)
+
+
+def check_widths(dictionaries: Mapping[str, Dictionary], channels: int, module_name: str) -> None:
+    """Every dictionary reads as many channels as the module has: checked before the pass, so that
+    the error names the dictionary (a forward hook's could not)."""
+    for name, dictionary in dictionaries.items():
+        if dictionary.d_in != channels:
+            raise DictionaryError(
+                f"dictionary '{name}' reads {dictionary.d_in} channels, layer '{module_name}' has {channels}"
+            )
 
 
 def layer_table_with_dictionaries(layers: Sequence[Layer], counts: Sequence[int]) -> pd.DataFrame:

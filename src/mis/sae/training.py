@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import torch
 from torch import nn
@@ -30,30 +30,11 @@ from tqdm import tqdm
 from mis.sae.compat import SAE, train_sae
 from mis.sae.dictionary import Dictionary
 from mis.sae.gated import GatedSAE
+from mis.settings import SAE_KINDS, SaeSettings
 
 log = logging.getLogger(__name__)
 
-SAE_KINDS = ("relu", "gated")
 MONITOR_ROWS = 8192  # vectors the per-epoch log line is computed on
-
-
-@dataclass(frozen=True)
-class SaeSettings:
-    """One SAE to train: its kind, sparsity weight λ and dictionary size (``expansion`` latents per
-    channel), and the optimisation."""
-
-    kind: str = "relu"
-    sparsity: float = 0.1
-    expansion: int = 4
-    n_epochs: int = 20
-    batch_size: int = 1024
-    learning_rate: float = 1e-3
-    seed: int = 0
-
-    @property
-    def name(self) -> str:
-        """Folder-safe dictionary name, e.g. ``relu-l1_0.1-x4`` (``mis.sae.readout``)."""
-        return f"{self.kind}-l1_{self.sparsity:g}-x{self.expansion}"
 
 
 def train_dictionary(vectors: torch.Tensor, settings: SaeSettings, device: torch.device | str = "cpu") -> Dictionary:

@@ -1,0 +1,112 @@
+"""The workflow's SAE stages, each from input files to output files (the Snakemake scripts are thin
+adapters around these): sample a layer's activation vectors, train one SAE on them, and evaluate
+every dictionary of the layer in one pass. Scoring the latents is the ordinary extraction
+(``mis.stages.extract_activations`` with dictionaries) of the model ``<model>-sae``."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+import torch
+from torch import nn
+
+from mis.activations import probe_layers
+from mis.datasets import ImageDataset
+from mis.layers import LAYER_TYPES, Layer, select_layers
+from mis.models import build_model, eval_transform, library_of, select_device, to_device
+from mis.sae.dictionary import load_dictionary, save_dictionary
+from mis.sae.metrics import evaluate_dictionaries
+from mis.sae.readout import check_widths
+from mis.sae.sampling import sample_vectors
+from mis.sae.training import train_dictionary
+from mis.settings import SaeSettings
+from mis.storage import read_arrays, read_table, write_arrays, write_table
+
+log = logging.getLogger(__name__)
+PathLike = str | os.PathLike
+
+
+def _model_and_layer(model_spec: dict[str, Any], layer_name: str, device: torch.device) -> tuple[nn.Module, Layer]:
+    """The configured model and its layer; a layer it lacks fails naming config key ``sae.layer``."""
+    model = to_device(build_model(model_spec), device)
+    found = select_layers(model, list(LAYER_TYPES))
+    layer = next((layer for layer in found if layer.name == layer_name), None)
+    if layer is None:
+        near = [layer.name for layer in found if layer.name.split(".")[0] == layer_name.split(".")[0]][:5]
+        raise ValueError(f"config key 'sae.layer': the model has no scorable layer '{layer_name}' (e.g. {near})")
+    return model, layer
+
+
+def _dataset(model: nn.Module, model_spec: dict[str, Any], images_root: PathLike, paths: list[str]) -> ImageDataset:
+    transform, input_size = eval_transform(model, library_of(model_spec))
+    return ImageDataset(images_root, paths, transform, input_size)
+
+
+def sample_sae_vectors(
+    model_spec: dict[str, Any],
+    layer_name: str,
+    n_vectors: int,
+    seed: int,
+    images_root: PathLike,
+    manifest_path: PathLike,
+    device: str,
+    threads: int,
+    batch_size: int,
+    num_workers: int,
+    vectors_path: PathLike,
+) -> None:
+    """``n_vectors`` position vectors of the layer, a seeded uniform sample over the image set (one
+    pass, bounded memory; ``mis.sae.sampling``), stored as ``vectors`` (n, channels)."""
+    torch.set_num_threads(threads)
+    dev = select_device(device)
+    model, layer = _model_and_layer(model_spec, layer_name, dev)
+    dataset = _dataset(model, model_spec, images_root, list(read_table(manifest_path)["path"]))
+    vectors = sample_vectors(model, layer, dataset, n_vectors, seed, dev, batch_size, num_workers)
+    log.info("%d vectors of %d channels from layer %s", *vectors.shape, layer_name)
+    write_arrays(vectors_path, vectors=vectors.numpy())
+
+
+def train_sae(
+    settings: SaeSettings, layer_name: str, vectors_path: PathLike, device: str, threads: int, dictionary_path: PathLike
+) -> None:
+    """One SAE of the sweep, trained on the sampled vectors (seeded; deterministic on CPU) and
+    written as a dictionary file whose metadata records the layer and the settings."""
+    torch.set_num_threads(threads)
+    vectors = torch.from_numpy(read_arrays(vectors_path)["vectors"])
+    log.info("training %s on %d vectors: %s", settings.name, len(vectors), asdict(settings))
+    dictionary = train_dictionary(vectors, settings, select_device(device))
+    dictionary.meta["layer"] = layer_name
+    save_dictionary(dictionary.cpu(), dictionary_path)
+
+
+def evaluate_saes(
+    model_spec: dict[str, Any],
+    layer_name: str,
+    dictionaries: Mapping[str, PathLike],
+    evaluate_every: int,
+    images_root: PathLike,
+    manifest_path: PathLike,
+    device: str,
+    threads: int,
+    batch_size: int,
+    num_workers: int,
+    metrics_path: PathLike,
+) -> None:
+    """L0, dead latents, unexplained variance and model fidelity of every dictionary of the layer
+    (``mis.sae.metrics``), in one pass over every ``evaluate_every``-th image; one row per
+    dictionary with its ``kind``."""
+    torch.set_num_threads(threads)
+    dev = select_device(device)
+    model, layer = _model_and_layer(model_spec, layer_name, dev)
+    loaded = {name: load_dictionary(path).to(dev) for name, path in dictionaries.items()}
+    paths = list(read_table(manifest_path)["path"])[::evaluate_every]
+    log.info("%d dictionaries of layer %s on %d images", len(loaded), layer_name, len(paths))
+    dataset = _dataset(model, model_spec, images_root, paths)
+    check_widths(loaded, probe_layers(model, [layer], dataset.input_size, dev)[1][0], layer_name)
+    table = evaluate_dictionaries(model, layer, loaded, dataset, dev, batch_size, num_workers)
+    table.insert(1, "kind", [loaded[name].kind for name in table["dictionary"]])
+    write_table(table, metrics_path)

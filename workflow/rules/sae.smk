@@ -1,0 +1,135 @@
+# Sparse autoencoders (the paper's appendix), and any learned basis: SAEs trained on one layer of a
+# configured model (a sweep of kinds, sizes and sparsity weights), and the user's own dictionary
+# files, are evaluated in one pass (L0, dead latents, FVU, model fidelity) and scored as the units
+# of the model <model>-sae by extract_activations, sample_tasks and compute_mis like any other
+# (SAE, SAE_MODEL_SPECS and SAE_DICTIONARIES come from common.smk). Without an `sae` block in the
+# config these rules are not defined and not part of `all`.
+
+if SAE:
+    SAE_MODEL_SPEC = MODEL_SPECS[SAE.model]
+
+    if SAE.trained:
+
+        rule sample_sae_vectors:
+            """A seeded uniform sample of the layer's position vectors over the image set, one pass."""
+            input:
+                manifest=rules.prepare_images.output.manifest,
+            output:
+                vectors=paths.SAE_VECTORS.format(model=SAE.model),
+            log:
+                paths.log("sample_sae_vectors", SAE.model),
+            conda:
+                "../../envs/torch.yaml"
+            threads: 8
+            resources:
+                mem_mb=per_attempt(16000),
+                runtime=per_attempt(480),
+                gpu=GPUS,
+            params:
+                model_spec=SAE_MODEL_SPEC,
+                layer=SAE.layer,
+                n_vectors=SAE.n_vectors,
+                seed=config["seed"],
+                images_root=config["images"]["root"],
+                device=config["device"],
+                batch_size=config["extraction"]["batch_size"],
+                num_workers=config["extraction"]["num_workers"],
+            script:
+                "../scripts/sample_sae_vectors.py"
+
+        rule train_sae:
+            """One SAE of the sweep on the sampled vectors, seeded, with a log line per epoch."""
+            input:
+                vectors=rules.sample_sae_vectors.output.vectors,
+            output:
+                dictionary=paths.SAE_DICTIONARY,
+            log:
+                paths.log("train_sae", "{model}", "{dictionary}"),
+            wildcard_constraints:
+                model=re.escape(SAE.model),
+                dictionary="|".join(re.escape(sae.name) for sae in SAE.trained),
+            conda:
+                "../../envs/torch.yaml"
+            threads: 4
+            resources:
+                mem_mb=per_attempt(8000),
+                runtime=per_attempt(120),
+                gpu=GPUS,
+            params:
+                settings=lambda wc: SAE.sae(wc.dictionary),
+                layer=SAE.layer,
+                device=config["device"],
+            script:
+                "../scripts/train_sae.py"
+
+    rule evaluate_saes:
+        """L0, dead latents, unexplained variance and model fidelity (top-1 agreement, KL with the
+        layer replaced by the reconstruction) of every dictionary of the layer, in one pass."""
+        input:
+            manifest=rules.prepare_images.output.manifest,
+            dictionaries=list(SAE_DICTIONARIES[SAE.scored_model].values()),
+        output:
+            metrics=paths.SAE_METRICS.format(model=SAE.model),
+        log:
+            paths.log("evaluate_saes", SAE.model),
+        conda:
+            "../../envs/torch.yaml"
+        threads: 8
+        resources:
+            mem_mb=per_attempt(16000),
+            runtime=per_attempt(480),
+            gpu=GPUS,
+        params:
+            model_spec=SAE_MODEL_SPEC,
+            layer=SAE.layer,
+            dictionaries=SAE_DICTIONARIES[SAE.scored_model],
+            evaluate_every=SAE.evaluate_every,
+            images_root=config["images"]["root"],
+            device=config["device"],
+            batch_size=config["extraction"]["batch_size"],
+            num_workers=config["extraction"]["num_workers"],
+        script:
+            "../scripts/evaluate_saes.py"
+
+    localrules:
+        analyze_sae,
+        plot_sae,
+
+    rule analyze_sae:
+        """The SAE table (per dictionary: sparsity weight, L0, dead latents, FVU, fidelity, mean MIS
+        of its latents, and the layer's channels' mean MIS) and the per-unit MIS of the channels and
+        latents."""
+        input:
+            units=expand(rules.compute_mis.output.units, model=SAE.scored_model),
+            metrics=rules.evaluate_saes.output.metrics,
+        output:
+            table=report(paths.analysis("sae"), category="Tables", caption="../report/sae_table.rst"),
+            unit_mis=paths.analysis("sae_mis"),
+        log:
+            paths.log("analyze_sae"),
+        conda:
+            "../../envs/analysis.yaml"
+        params:
+            trained={sae.name: sae for sae in SAE.trained},
+            layer=SAE.layer,
+        script:
+            "../scripts/analyze_sae.py"
+
+    rule plot_sae:
+        """Appendix: L0 vs reconstruction and model fidelity coloured by MIS, for both SAE kinds; MIS
+        distributions of the latents vs the layer's channels."""
+        input:
+            table=rules.analyze_sae.output.table,
+            unit_mis=rules.analyze_sae.output.unit_mis,
+        output:
+            figure=report(paths.figure("sae"), category="Figures", caption="../report/sae.rst"),
+        log:
+            paths.log("plot_sae"),
+        conda:
+            "../../envs/plots.yaml"
+        params:
+            label=MODEL_LABELS[SAE.model],
+            layer=SAE.layer,
+            similarity_label=config["similarity"]["label"],
+        script:
+            "../scripts/plot_sae.py"

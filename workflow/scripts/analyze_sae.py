@@ -1,0 +1,14 @@
+"""Snakemake adapter: the SAE table and the per-unit MIS of the layer's channels and latents."""
+
+from mis.analysis.sae import analyze_sae
+from mis.runlog import log_to
+
+log_to(snakemake.log[0])
+analyze_sae(
+    units_path=snakemake.input.units[0],
+    metrics_path=snakemake.input.metrics,
+    trained=snakemake.params.trained,
+    layer=snakemake.params.layer,
+    table_path=snakemake.output.table,
+    unit_mis_path=snakemake.output.unit_mis,
+)

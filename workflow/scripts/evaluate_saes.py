@@ -1,0 +1,19 @@
+"""Snakemake adapter: L0, dead latents, FVU and model fidelity of every dictionary of the SAE layer."""
+
+from mis.runlog import log_to
+from mis.sae.stages import evaluate_saes
+
+log_to(snakemake.log[0])
+evaluate_saes(
+    model_spec=snakemake.params.model_spec,
+    layer_name=snakemake.params.layer,
+    dictionaries=snakemake.params.dictionaries,
+    evaluate_every=snakemake.params.evaluate_every,
+    images_root=snakemake.params.images_root,
+    manifest_path=snakemake.input.manifest,
+    device=snakemake.params.device,
+    threads=snakemake.threads,
+    batch_size=snakemake.params.batch_size,
+    num_workers=snakemake.params.num_workers,
+    metrics_path=snakemake.output.metrics,
+)
