@@ -60,7 +60,12 @@ def test_rules_carry_threads_memory_runtime_and_gpus(tmp_path: Path, device: str
     }
     for rule, (threads, mem_mb, runtime, gpu) in expected.items():
         got_threads, resources = found[rule]
-        assert (got_threads, resources["mem_mb"], resources["runtime"], resources.get("gpu")) == (threads, mem_mb, runtime, gpu), rule
+        assert (got_threads, resources["mem_mb"], resources["runtime"], resources.get("gpu")) == (
+            threads,
+            mem_mb,
+            runtime,
+            gpu,
+        ), rule
 
 
 def test_install_profile_never_replaces_one_that_is_there(tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import DEMO_IMAGES, REPO
 from mis.storage import read_arrays
+
+from conftest import DEMO_IMAGES, REPO
 
 pytestmark = pytest.mark.workflow
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
@@ -56,7 +57,15 @@ def finished_run(tmp_path_factory) -> Path:
 
 
 def test_figure_and_tables(finished_run: Path) -> None:
-    for name in ("fig3.pdf", "fig4.pdf", "fig5.pdf", "fig6.pdf", "constant_units.pdf", "example_units.pdf", "convergence.pdf"):
+    for name in (
+        "fig3.pdf",
+        "fig4.pdf",
+        "fig5.pdf",
+        "fig6.pdf",
+        "constant_units.pdf",
+        "example_units.pdf",
+        "convergence.pdf",
+    ):
         figure = finished_run / "figures" / name
         assert figure.read_bytes().startswith(b"%PDF") and figure.stat().st_size > 5000, name
     summary = pd.read_csv(finished_run / "results" / "mis" / "models.csv")
@@ -84,7 +93,9 @@ def test_figure_and_tables(finished_run: Path) -> None:
     assert pd.read_csv(analysis / "fig5_conover_holm.csv").set_index("layer_type").shape == (3, 3)
     fig6 = pd.read_csv(analysis / "fig6.csv")
     all_units = pd.concat(pd.read_parquet(p) for p in (finished_run / "results" / "mis").glob("*/units.parquet"))
-    assert len(fig6) == all_units[~all_units["constant"]].groupby(["model", "layer"]).ngroups  # all-constant layers left out
+    assert (
+        len(fig6) == all_units[~all_units["constant"]].groupby(["model", "layer"]).ngroups
+    )  # all-constant layers left out
     assert fig6["relative_depth"].between(0, 1).all() and fig6["relative_width"].between(0, 1).all()
     assert len(pd.read_csv(analysis / "example_units.csv")) == 4
     convergence = pd.read_csv(finished_run / "results" / "analysis" / "convergence.csv")
@@ -109,7 +120,9 @@ def test_same_config_gives_identical_outputs(finished_run: Path, tmp_path: Path)
         again = read_arrays(finished_run / rel)
         for name, array in arrays.items():
             np.testing.assert_array_equal(again[name], array, err_msg=f"{rel}:{name}")
-    pd.testing.assert_frame_equal(pd.read_parquet(finished_run / "results" / "mis" / "mobilenetv2_100" / "units.parquet"), units)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(finished_run / "results" / "mis" / "mobilenetv2_100" / "units.parquet"), units
+    )
     report = json.loads((finished_run / "results" / "embeddings" / "lite0-standin.json").read_text())
     assert report["embedded"] == 0 and report["from_cache"] == report["requested"] > 0  # every image from the cache
 
@@ -143,7 +156,11 @@ def test_training_dynamics_from_a_real_training_run(tmp_path: Path) -> None:
     config_path = reduced_config(tmp_path)
     config = yaml.safe_load(config_path.read_text())
     default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["training"]
-    config["training"] = {**default, "epochs": [0, 1, 2], "train": {**default["train"], "min_images": 4, "batch_size": 8}}
+    config["training"] = {
+        **default,
+        "epochs": [0, 1, 2],
+        "train": {**default["train"], "min_images": 4, "batch_size": 8},
+    }
     config_path.write_text(yaml.safe_dump(config))
     figures = ["figures/fig7.pdf", "figures/fig8.pdf", "figures/fig8_all_epochs.pdf"]
     result = run(tmp_path, config_path, *figures)

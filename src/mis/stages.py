@@ -27,8 +27,8 @@ from mis.results import unit_table
 from mis.sae.dictionary import load_dictionary
 from mis.sae.readout import check_widths, dictionary_layer, layer_table_with_dictionaries
 from mis.scoring import scores_from_margins, task_margins
-from mis.similarity import build_embedder, embed_paths
 from mis.settings import ExtractionSettings, ScoringSettings
+from mis.similarity import build_embedder, embed_paths
 from mis.storage import read_arrays, read_table, sha256_of, write_arrays, write_json, write_table
 from mis.tasks import read_tasks, rows_of, task_images
 
@@ -79,14 +79,21 @@ def extract_activations(
         "model": model_spec,
         "dataset": fingerprint,
         "layers": layer_names,
-        "settings": {"k": settings.k, "levels": settings.levels, "n_near": settings.n_near, "sample": settings.quantile_sample},
+        "settings": {
+            "k": settings.k,
+            "levels": settings.levels,
+            "n_near": settings.n_near,
+            "sample": settings.quantile_sample,
+        },
         "decoder": dataset.decoder,
     }
     hashes = {name: sha256_of(path) for name, path in (dictionaries or {}).items()}
     if hashes:
         signature["dictionaries"] = hashes
     log.info("%s: %d layers, %d units, %d images on %s", model_name, len(layers), sum(counts), len(manifest), dev)
-    extremes = extract_extremes(model, layers, dataset, sum(counts), dev, settings, f"{extremes_path}.checkpoint", signature)
+    extremes = extract_extremes(
+        model, layers, dataset, sum(counts), dev, settings, f"{extremes_path}.checkpoint", signature
+    )
     write_arrays(
         extremes_path,
         top_idx=extremes.top_idx.T,
@@ -168,7 +175,12 @@ def embed_images(
 
     n_embedded = cache.fill(keys, embed, block=EMBED_BLOCK)
     write_arrays(embeddings_path, image=needed, embeddings=cache.get(keys))
-    report = {"similarity": similarity["name"], "requested": len(needed), "embedded": n_embedded, "from_cache": len(needed) - n_embedded}
+    report = {
+        "similarity": similarity["name"],
+        "requested": len(needed),
+        "embedded": n_embedded,
+        "from_cache": len(needed) - n_embedded,
+    }
     write_json(report_path, report)
     log.info("%(requested)d images requested: %(embedded)d embedded, %(from_cache)d from the cache", report)
 
@@ -194,7 +206,9 @@ def compute_mis(
         from mis.similarity.margins import margins_function  # imports torchvision's models: only when used
 
         paths = list(read_table(manifest_path)["path"])
-        margins_of = margins_function(similarity, images_root, paths, similarity["batch_size"], similarity["num_workers"], dev)
+        margins_of = margins_function(
+            similarity, images_root, paths, similarity["batch_size"], similarity["num_workers"], dev
+        )
         margins = margins_of(tasks)
     else:
         stored = read_arrays(embeddings_path)
@@ -206,5 +220,13 @@ def compute_mis(
     extremes = read_arrays(extremes_path)
     value_range = extremes["top_val"][:, 0] - extremes["bottom_val"][:, 0]
     ties = (extremes["top_ties"], extremes["bottom_ties"])
-    table = unit_table(model_name, read_table(layers_path), value_range, scores.mis, scores.hard_accuracy, scoring.constant_threshold, ties)
+    table = unit_table(
+        model_name,
+        read_table(layers_path),
+        value_range,
+        scores.mis,
+        scores.hard_accuracy,
+        scoring.constant_threshold,
+        ties,
+    )
     write_table(table, units_path)
