@@ -41,10 +41,13 @@ WORKFLOW_SIZES = {
 
 
 def local_rules() -> set[str]:
-    """The rules the workflow runs on the submitting node (its ``localrules:`` block)."""
-    text = (REPO / "workflow" / "rules" / "common.smk").read_text()
-    block = re.search(r"^localrules:\n((?:[ \t]+\w+,?\n?)+)", text, re.MULTILINE)
-    return set(re.findall(r"\w+", block.group(1))) if block else set()
+    """The rules the workflow runs on the submitting node (the ``localrules:`` blocks of its rule
+    files, each beside its rules)."""
+    names = set()
+    for path in (REPO / "workflow" / "rules").glob("*.smk"):
+        for block in re.finditer(r"^[ \t]*localrules:\n((?:[ \t]+\w+,?\n?)+)", path.read_text(), re.MULTILINE):
+            names.update(re.findall(r"\w+", block.group(1)))
+    return names
 
 
 def check_profiles(cluster: Path) -> str:
