@@ -17,10 +17,10 @@ from test_activations import TensorImages, TinyMixedNet
 
 from mis.__main__ import main
 from mis.activations import ActivationRecorder, aggregate, extract_extremes, probe_layers
-from mis.api import find_layer, score_layer
+from mis.api import score_layer
 from mis.datasets import ImageDataset
 from mis.images import build_manifest
-from mis.layers import select_layers
+from mis.layers import find_layer, select_layers
 from mis.models import build_model, eval_transform, to_device, to_input
 from mis.sae.dictionary import Dictionary, DictionaryError, identity_dictionary, load_dictionary, save_dictionary
 from mis.sae.metrics import METRIC_COLUMNS, evaluate_dictionaries

@@ -13,9 +13,7 @@ layer instead of the layer's channels.
 
 from __future__ import annotations
 
-import difflib
 import os
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from mis.activations import extract_extremes, probe_layers
 from mis.config import load_config
 from mis.datasets import ImageDataset
 from mis.images import build_manifest
-from mis.layers import LAYER_TYPES, Layer, layer_table, select_layers
+from mis.layers import LAYER_TYPES, Layer, find_layer, layer_table, select_layers
 from mis.models import eval_transform, select_device, to_device
 from mis.results import unit_table
 from mis.sae.dictionary import Dictionary, DictionaryError, load_dictionary
@@ -48,19 +46,6 @@ def scoring_settings(path: PathLike = DEFAULT_CONFIG) -> ScoringSettings:
     """The scoring settings of a workflow config file, validated and with the schema's defaults, so
     that a layer scored here is scored exactly as the workflow scores it."""
     return ScoringSettings.from_config(load_config(path, SCHEMA))
-
-
-def find_layer(model: nn.Module, layer_name: str) -> Layer:
-    """The module named ``layer_name``; the error suggests near names among the scorable ones."""
-    try:
-        return select_layers(model, list(LAYER_TYPES), include=[f"^{re.escape(layer_name)}$"])[0]
-    except ValueError:
-        scorable = [layer.name for layer in select_layers(model, list(LAYER_TYPES))]
-        near = difflib.get_close_matches(layer_name, scorable, n=5, cutoff=0.5) or scorable[:5]
-        raise ValueError(
-            f"no Conv, Linear, BatchNorm, LayerNorm or GroupNorm module named '{layer_name}' in the model; "
-            f"for example: {near}"
-        ) from None
 
 
 def layer_row(model: nn.Module, layer: Layer, input_size: Sequence[int], device: torch.device) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -82,6 +83,19 @@ def select_layers(
     if not layers:
         raise ValueError(f"no layers of types {list(types)} match include={list(include)} exclude={list(exclude)}")
     return layers
+
+
+def find_layer(model: nn.Module, layer_name: str) -> Layer:
+    """The module named ``layer_name``; the error suggests near names among the scorable ones."""
+    try:
+        return select_layers(model, list(LAYER_TYPES), include=[f"^{re.escape(layer_name)}$"])[0]
+    except ValueError:
+        scorable = [layer.name for layer in select_layers(model, list(LAYER_TYPES))]
+        near = difflib.get_close_matches(layer_name, scorable, n=5, cutoff=0.5) or scorable[:5]
+        raise ValueError(
+            f"no Conv, Linear, BatchNorm, LayerNorm or GroupNorm module named '{layer_name}' in the model; "
+            f"for example: {near}"
+        ) from None
 
 
 def layer_table(layers: Sequence[Layer], channels: Sequence[int]) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from torch import nn
 
 from mis.activations import probe_layers
 from mis.datasets import ImageDataset
-from mis.layers import LAYER_TYPES, Layer, select_layers
+from mis.layers import Layer, find_layer
 from mis.models import build_model, eval_transform, library_of, select_device, to_device
 from mis.sae.dictionary import load_dictionary, save_dictionary
 from mis.sae.metrics import evaluate_dictionaries
@@ -33,12 +33,10 @@ PathLike = str | os.PathLike
 def _model_and_layer(model_spec: dict[str, Any], layer_name: str, device: torch.device) -> tuple[nn.Module, Layer]:
     """The configured model and its layer; a layer it lacks fails naming config key ``sae.layer``."""
     model = to_device(build_model(model_spec), device)
-    found = select_layers(model, list(LAYER_TYPES))
-    layer = next((layer for layer in found if layer.name == layer_name), None)
-    if layer is None:
-        near = [layer.name for layer in found if layer.name.split(".")[0] == layer_name.split(".")[0]][:5]
-        raise ValueError(f"config key 'sae.layer': the model has no scorable layer '{layer_name}' (e.g. {near})")
-    return model, layer
+    try:
+        return model, find_layer(model, layer_name)
+    except ValueError as error:
+        raise ValueError(f"config key 'sae.layer': {error}") from None
 
 
 def _dataset(model: nn.Module, model_spec: dict[str, Any], images_root: PathLike, paths: list[str]) -> ImageDataset:
