@@ -1,5 +1,6 @@
 """Shared fixtures: paths of the repository, a tiny image folder, and the same photos as a
-class-folder tree and as tar shards."""
+class-folder tree and as tar shards; one layer's channels scored through ``mis.api`` once per test
+run (tests/test_api.py checks them, tests/test_sae.py compares dictionaries with them)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 DEMO_IMAGES = REPO / "resources" / "demo-images"
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+# The layer scored through the API: a random-init tiny timm ResNet's layer2.0.conv1 (48 channels).
+API_ARCHITECTURE, API_LAYER, API_CHANNELS = "test_resnet", "layer2.0.conv1", 48
+API_SPEC = {"architecture": API_ARCHITECTURE, "weights": {"source": "random", "seed": 0}}
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
@@ -72,3 +77,21 @@ def tar_shards(small_image_folder: Path, tmp_path: Path) -> Path:
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
     return root
+
+
+@pytest.fixture(scope="session")
+def photos(tmp_path_factory) -> Path:
+    """30 demo photos from across the categories."""
+    folder = tmp_path_factory.mktemp("photos")
+    for path in sorted(DEMO_IMAGES.glob("*.jpg"))[::17][:30]:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def channel_units(photos: Path):
+    """The unit table of the API layer's channels: N = 2, K = 2, seed 0 (tests must not modify it)."""
+    from mis.api import score_layer
+    from mis.models import build_model
+
+    return score_layer(build_model(API_SPEC), API_LAYER, photos, n_tasks=2, n_refs=2, seed=0, name=API_ARCHITECTURE)

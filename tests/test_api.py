@@ -3,7 +3,6 @@ random-init tiny timm ResNet, N = 2, K = 2."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -15,39 +14,24 @@ from mis.models import build_model
 from mis.results import UNIT_COLUMNS
 from mis.tasks import TooFewImages
 
-from conftest import DEMO_IMAGES
+from conftest import API_ARCHITECTURE, API_CHANNELS, API_LAYER, API_SPEC
 
-ARCHITECTURE, LAYER, CHANNELS = "test_resnet", "layer2.0.conv1", 48
-SPEC = {"architecture": ARCHITECTURE, "weights": {"source": "random", "seed": 0}}
-
-
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory) -> Path:
-    """30 demo photos from across the categories."""
-    folder = tmp_path_factory.mktemp("photos")
-    for path in sorted(DEMO_IMAGES.glob("*.jpg"))[::17][:30]:
-        shutil.copy(path, folder / path.name)
-    return folder
+ARCHITECTURE, LAYER, CHANNELS, SPEC = API_ARCHITECTURE, API_LAYER, API_CHANNELS, API_SPEC
 
 
-@pytest.fixture(scope="module")
-def units(photos: Path) -> pd.DataFrame:
-    return score_layer(build_model(SPEC), LAYER, photos, n_tasks=2, n_refs=2, seed=0, name=ARCHITECTURE)
+def test_one_row_per_channel_with_scores_in_range(channel_units: pd.DataFrame) -> None:
+    assert list(channel_units.columns) == UNIT_COLUMNS and len(channel_units) == CHANNELS
+    assert list(channel_units["unit"]) == list(range(CHANNELS)) and (channel_units["layer"] == LAYER).all()
+    assert channel_units["mis"].between(0, 1).all() and channel_units["mis"].nunique() > 1
+    assert set(channel_units["hard_accuracy"]) <= {0.0, 0.5, 1.0}
+    assert channel_units["relative_depth"].iloc[0] == pytest.approx(10 / 30)  # 11th of the model's 31 scorable layers
+    assert channel_units["relative_width"].iloc[0] == pytest.approx(48 / 1000)  # the widest is the classifier
 
 
-def test_one_row_per_channel_with_scores_in_range(units: pd.DataFrame) -> None:
-    assert list(units.columns) == UNIT_COLUMNS and len(units) == CHANNELS
-    assert list(units["unit"]) == list(range(CHANNELS)) and (units["layer"] == LAYER).all()
-    assert units["mis"].between(0, 1).all() and units["mis"].nunique() > 1
-    assert set(units["hard_accuracy"]) <= {0.0, 0.5, 1.0}
-    assert units["relative_depth"].iloc[0] == pytest.approx(10 / 30)  # 11th of the model's 31 scorable layers
-    assert units["relative_width"].iloc[0] == pytest.approx(48 / 1000)  # the widest is the classifier
-
-
-def test_other_seed_other_tasks_and_training_mode_kept(photos: Path, units: pd.DataFrame) -> None:
+def test_other_seed_other_tasks_and_training_mode_kept(photos: Path, channel_units: pd.DataFrame) -> None:
     model = build_model(SPEC).train()
     other = score_layer(model, LAYER, photos, n_tasks=2, n_refs=2, seed=1, name=ARCHITECTURE)
-    assert not other["mis"].equals(units["mis"])
+    assert not other["mis"].equals(channel_units["mis"])
     assert model.training
 
 
@@ -56,7 +40,9 @@ def test_unknown_layer_names_near_ones(photos: Path) -> None:
         score_layer(build_model(SPEC), "layer2.0.conv9", photos)
 
 
-def test_command_line_gives_the_same_table_for_the_same_seed(photos: Path, units: pd.DataFrame, tmp_path: Path) -> None:
+def test_command_line_gives_the_same_table_for_the_same_seed(
+    photos: Path, channel_units: pd.DataFrame, tmp_path: Path
+) -> None:
     out = tmp_path / "units.csv"
     argv = [
         "score",
@@ -76,7 +62,7 @@ def test_command_line_gives_the_same_table_for_the_same_seed(photos: Path, units
         str(out),
     ]
     assert main(argv) == 0
-    pd.testing.assert_frame_equal(pd.read_csv(out), units, check_dtype=False)
+    pd.testing.assert_frame_equal(pd.read_csv(out), channel_units, check_dtype=False)
 
 
 def test_command_line_error_is_a_message(photos: Path, tmp_path: Path, capsys) -> None:

@@ -29,10 +29,9 @@ from mis.sae.sampling import sample_vectors
 from mis.sae.training import SaeSettings, train_dictionary
 from mis.settings import ExtractionSettings
 
-from conftest import DEMO_IMAGES
+from conftest import API_ARCHITECTURE, API_CHANNELS, API_LAYER, API_SPEC, DEMO_IMAGES
 
-ARCHITECTURE, LAYER, CHANNELS = "test_resnet", "layer2.0.conv1", 48
-SPEC = {"architecture": ARCHITECTURE, "weights": {"source": "random", "seed": 0}}
+ARCHITECTURE, LAYER, CHANNELS, SPEC = API_ARCHITECTURE, API_LAYER, API_CHANNELS, API_SPEC
 CPU = torch.device("cpu")
 
 
@@ -148,20 +147,6 @@ def test_wrong_width_is_an_error_naming_the_dictionary_layer() -> None:
 
 
 # --- scoring through the API and the command line ----------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory) -> Path:
-    """30 demo photos from across the categories."""
-    folder = tmp_path_factory.mktemp("photos")
-    for path in sorted(DEMO_IMAGES.glob("*.jpg"))[::17][:30]:
-        shutil.copy(path, folder / path.name)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def channel_units(photos: Path) -> pd.DataFrame:
-    return score_layer(build_model(SPEC), LAYER, photos, n_tasks=2, n_refs=2, seed=0, name=ARCHITECTURE)
 
 
 def test_identity_dictionary_scores_exactly_like_the_channels(photos: Path, channel_units: pd.DataFrame) -> None:
