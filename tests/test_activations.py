@@ -321,3 +321,25 @@ def test_constant_unit_is_flagged_and_left_out_of_model_statistics() -> None:
     summary = model_summary(units).iloc[0]
     assert summary["mean_mis"] == pytest.approx(0.8) and summary["n_units"] == 3 and summary["constant_ratio"] == 0.25
     assert summary["n_tied"] == 0  # the constant unit's ties do not count: it is out of the statistics
+
+
+@pytest.mark.parametrize("architecture", ["mobilenetv2_050", "resnet18"])
+def test_extraction_does_not_depend_on_the_thread_count(architecture: str) -> None:
+    """What lets Snakemake cap an inference job's threads at --cores (config key threads.inference):
+    values, not only indices, are the same at 1 and 2 torch threads."""
+    model = timm.create_model(architecture, pretrained=False).eval()
+    layers = select_layers(model, ["conv", "batchnorm", "linear"])
+    layers, counts = probe_layers(model, layers, (3, 96, 96), torch.device("cpu"))
+    images = TensorImages(torch.randn(48, 3, 96, 96, generator=torch.Generator().manual_seed(0)))
+    settings = ExtractionSettings(k=5, batch_size=16)
+    before = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            results.append(extract_extremes(model, layers, images, sum(counts), torch.device("cpu"), settings))
+    finally:
+        torch.set_num_threads(before)
+    one, two = results
+    for field in ("top_idx", "top_val", "bottom_idx", "bottom_val", "top_ties", "bottom_ties"):
+        np.testing.assert_array_equal(getattr(one, field), getattr(two, field), err_msg=field)

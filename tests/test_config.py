@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from mis.config import ConfigError, config_reference, load_config, validate_config
-from mis.settings import BrowserSettings, ExtractionSettings, ScoringSettings, Settings, TaskSettings
+from mis.settings import BrowserSettings, ExtractionSettings, ScoringSettings, Settings, TaskSettings, ThreadSettings
 from mis.zoo import timm_sweep
 
 from conftest import REPO, SCHEMA
@@ -130,7 +130,7 @@ def test_settings_defaults_are_the_schemas() -> None:
     """A key left out of the config gets the schema's default, and the settings objects' own
     defaults (used by mis.api and the CLI) must be the same values."""
     config = default_config()
-    for key in ("extraction", "browser"):
+    for key in ("extraction", "browser", "threads"):
         config.pop(key, None)
     config["mis"].pop("constant_threshold")
     settings = Settings.from_config(validate_config(config, SCHEMA))
@@ -139,4 +139,5 @@ def test_settings_defaults_are_the_schemas() -> None:
     )
     assert settings.extraction == defaults
     assert settings.browser == BrowserSettings()
+    assert settings.threads == ThreadSettings()
     assert settings.scoring.constant_threshold == ScoringSettings({}, 1.0).constant_threshold

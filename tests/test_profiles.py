@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import REPO
 
@@ -20,12 +21,14 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--dry-run"]
 JOB = re.compile(r"^rule (\w+):\n(?:    .*\n)*?(?:    threads: (\d+)\n)?    resources: (.*)$", re.MULTILINE)
 
 
-def dry_run(workdir: Path, *args: str, home: Path | None = None) -> subprocess.CompletedProcess:
+def dry_run(
+    workdir: Path, *args: str, home: Path | None = None, configfile: Path = REPO / "config" / "config.yaml"
+) -> subprocess.CompletedProcess:
     """Snakemake's dry run from the repository root, as users type it, of the embedded default (its
     outputs would go to workdir); --configfile last, since it takes a list."""
     env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")} if home else None
     return subprocess.run(
-        [*SNAKEMAKE, "--directory", str(workdir), *args, "--configfile", str(REPO / "config" / "config.yaml")],
+        [*SNAKEMAKE, "--directory", str(workdir), *args, "--configfile", str(configfile)],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -44,18 +47,23 @@ def jobs(output: str) -> dict[str, tuple[int | None, dict[str, str]]]:
 
 @pytest.mark.parametrize("device, gpus", [("cuda", "1"), ("auto", "0"), ("cpu", "0")])
 def test_rules_carry_threads_memory_runtime_and_gpus(tmp_path: Path, device: str, gpus: str) -> None:
-    result = dry_run(tmp_path, "--cores", "16", "all", "--config", f"device={device}")
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["threads"] = {"inference": 6, "training": 3}  # threads come from the config block
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    result = dry_run(
+        tmp_path, "--cores", "16", "all", "--config", f"device={device}", configfile=tmp_path / "config.yaml"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     found = jobs(result.stdout)
     expected = {  # rule: threads, mem_mb, runtime (minutes), gpu on the first attempt
-        "extract_activations": (8, "16000", "480", gpus),
-        "embed_images": (8, "16000", "240", gpus),
-        "compute_mis": (4, "16000", "120", gpus),
-        "train_model": (2, "4000", "60", gpus),
-        "sample_sae_vectors": (8, "16000", "480", gpus),
-        "train_sae": (4, "8000", "120", gpus),
-        "evaluate_saes": (8, "16000", "480", gpus),
-        "analyze_convergence": (4, "16000", "60", None),
+        "extract_activations": (6, "16000", "480", gpus),
+        "embed_images": (6, "16000", "240", gpus),
+        "compute_mis": (None, "16000", "120", gpus),  # the Gram of cached embeddings: 1 thread
+        "train_model": (3, "4000", "60", gpus),
+        "sample_sae_vectors": (6, "16000", "480", gpus),
+        "train_sae": (3, "8000", "120", gpus),
+        "evaluate_saes": (6, "16000", "480", gpus),
+        "analyze_convergence": (None, "16000", "60", None),
         "prepare_images": (None, "4000", "60", None),
     }
     for rule, (threads, mem_mb, runtime, gpu) in expected.items():

@@ -36,7 +36,7 @@ WORKFLOW_SIZES = {
     "extract_activations": (8, 16000, 480),
     "sample_tasks": (1, 4000, 60),
     "embed_images": (8, 16000, 240),
-    "compute_mis": (4, 16000, 120),
+    "compute_mis": (1, 16000, 120),
 }
 
 

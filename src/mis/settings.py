@@ -181,6 +181,19 @@ class SaeStudySettings:
 
 
 @dataclass(frozen=True)
+class ThreadSettings:
+    """CPU threads per job (config block ``threads``). Inference results do not depend on the count,
+    so Snakemake may cap it at --cores; CPU training's do, so training jobs use ``training`` exactly."""
+
+    inference: int = 8
+    training: int = 2
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ThreadSettings:
+        return cls(**config.get("threads", {}))
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every stage's settings of one validated config."""
 
@@ -189,6 +202,7 @@ class Settings:
     extraction: ExtractionSettings
     browser: BrowserSettings = field(default_factory=BrowserSettings)
     sae: SaeStudySettings | None = None  # with an `sae` block only
+    threads: ThreadSettings = field(default_factory=ThreadSettings)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Settings:
@@ -198,4 +212,5 @@ class Settings:
             ExtractionSettings.from_config(config),
             BrowserSettings.from_config(config),
             SaeStudySettings.from_config(config),
+            ThreadSettings.from_config(config),
         )

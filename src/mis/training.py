@@ -18,7 +18,8 @@ units, which MIS statistics exclude.
 
 Determinism: the initialisation is seeded, images are decoded once (the model's evaluation transform,
 as for the activations), and one generator seeded from the config draws the data order and flips;
-with the same threads on the CPU, the same config gives identical checkpoints.
+with the same threads on the CPU (config key `threads.training`, used exactly), the same config gives
+identical checkpoints.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ rule extract_activations:
         paths.log("extract_activations", "{model}"),
     conda:
         "../../envs/torch.yaml"
-    threads: 8
+    threads: SETTINGS.threads.inference
     resources:
         mem_mb=per_attempt(16000),
         runtime=per_attempt(480),

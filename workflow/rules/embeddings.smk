@@ -11,7 +11,7 @@ rule embed_images:
         paths.log("embed_images", "{similarity}"),
     conda:
         "../../envs/torch.yaml"
-    threads: 8
+    threads: SETTINGS.threads.inference
     resources:
         mem_mb=per_attempt(16000),
         runtime=per_attempt(240),

@@ -201,7 +201,7 @@ rule analyze_convergence:
         paths.log("analyze_convergence"),
     conda:
         "../../envs/torch.yaml"
-    threads: 4
+    threads: 1
     resources:
         mem_mb=per_attempt(16000),
         runtime=per_attempt(60),

@@ -91,7 +91,7 @@ if "imi" in config:
             paths.log("compute_imi_mis", "{backend}"),
         conda:
             "../../envs/torch.yaml"
-        threads: 2
+        threads: SETTINGS.threads.inference
         resources:
             mem_mb=per_attempt(8000),
             runtime=per_attempt(120),

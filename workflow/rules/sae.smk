@@ -20,7 +20,7 @@ if SAE:
                 paths.log("sample_sae_vectors", SAE.model),
             conda:
                 "../../envs/torch.yaml"
-            threads: 8
+            threads: SETTINGS.threads.inference
             resources:
                 mem_mb=per_attempt(16000),
                 runtime=per_attempt(480),
@@ -50,13 +50,14 @@ if SAE:
                 dictionary="|".join(re.escape(sae.name) for sae in SAE.trained),
             conda:
                 "../../envs/torch.yaml"
-            threads: 4
+            threads: SETTINGS.threads.training
             resources:
                 mem_mb=per_attempt(8000),
                 runtime=per_attempt(120),
                 gpu=GPUS,
             params:
                 settings=lambda wc: SAE.sae(wc.dictionary),
+                threads=SETTINGS.threads.training,  # exactly, even above --cores: part of the result
                 layer=SAE.layer,
                 device=config["device"],
             script:
@@ -74,7 +75,7 @@ if SAE:
             paths.log("evaluate_saes", SAE.model),
         conda:
             "../../envs/torch.yaml"
-        threads: 8
+        threads: SETTINGS.threads.inference
         resources:
             mem_mb=per_attempt(16000),
             runtime=per_attempt(480),

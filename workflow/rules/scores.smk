@@ -11,7 +11,7 @@ rule compute_mis:
         paths.log("compute_mis", "{model}"),
     conda:
         "../../envs/torch.yaml"
-    threads: 4
+    threads: 1 if EMBEDDING_BACKEND else SETTINGS.threads.inference
     resources:
         mem_mb=per_attempt(16000),
         runtime=per_attempt(120),

@@ -21,13 +21,14 @@ if TRAINING:
                 paths.log("train_model", TRAINING["name"]),
             conda:
                 "../../envs/torch.yaml"
-            threads: 2
+            threads: SETTINGS.threads.training
             resources:
                 mem_mb=per_attempt(4000),
                 runtime=per_attempt(60),
                 gpu=GPUS,
             params:
                 architecture=TRAINING["architecture"],
+                threads=SETTINGS.threads.training,  # exactly, even above --cores: part of the result
                 train=TRAINING["train"],
                 epochs=TRAINING["epochs"],
                 seed=config["seed"],

@@ -12,7 +12,7 @@ train_model(
     images_root=snakemake.params.images_root,
     manifest_path=snakemake.input.manifest,
     device=snakemake.params.device,
-    threads=snakemake.threads,
+    threads=snakemake.params.threads,
     checkpoints=dict(zip(snakemake.params.epochs, snakemake.output.checkpoints)),
     accuracy_path=snakemake.output.accuracy,
     split_path=snakemake.output.split,

@@ -9,6 +9,6 @@ train_sae(
     layer_name=snakemake.params.layer,
     vectors_path=snakemake.input.vectors,
     device=snakemake.params.device,
-    threads=snakemake.threads,
+    threads=snakemake.params.threads,
     dictionary_path=snakemake.output.dictionary,
 )
