@@ -22,7 +22,6 @@ from mis.sae.dictionary import load_dictionary, save_dictionary
 from mis.sae.metrics import evaluate_dictionaries
 from mis.sae.readout import check_widths
 from mis.sae.sampling import sample_vectors
-from mis.sae.training import train_dictionary
 from mis.settings import SaeSettings
 from mis.storage import read_arrays, read_table, write_arrays, write_table
 
@@ -73,6 +72,9 @@ def train_sae(
 ) -> None:
     """One SAE of the sweep, trained on the sampled vectors (seeded; deterministic on CPU) and
     written as a dictionary file whose metadata records the layer and the settings."""
+    # overcomplete (scikit-learn, scikit-image, OpenCV: ≈ 3 CPU s) loads in the training jobs only
+    from mis.sae.training import train_dictionary
+
     torch.set_num_threads(threads)
     vectors = torch.from_numpy(read_arrays(vectors_path)["vectors"])
     log.info("training %s on %d vectors: %s", settings.name, len(vectors), asdict(settings))
