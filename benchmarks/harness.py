@@ -1,6 +1,6 @@
 """Shared timing harness of the benchmarks: a single run on a shared machine mostly measures its load.
 
-Every benchmark pins torch's threads, warms each candidate up once, then runs baseline and
+Every benchmark pins torch's and the BLAS library's threads, warms each candidate up once, then runs baseline and
 candidates interleaved (the order rotates every repeat, so drifting load hits all alike) and
 reports, per candidate, the median and the spread (min–max) of CPU and wall seconds, the best run,
 and the ratio to the baseline paired repeat by repeat (median and min–max of the paired ratios).
@@ -15,10 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
+from threadpoolctl import threadpool_limits
 
 
 def pin_threads(threads: int) -> None:
-    """One fixed intra- and inter-op thread count, so that runs compare like with like."""
+    """One fixed intra- and inter-op thread count (torch, and numpy's BLAS), so that runs compare like
+    with like."""
+    threadpool_limits(threads)
     torch.set_num_threads(threads)
     try:
         torch.set_num_interop_threads(threads)

@@ -3,7 +3,7 @@
 Prints, from interleaved repeats on the same inputs (benchmarks/harness.py: median, min–max, best):
 - units/s of two per-unit loops (the straightforward one, task by task; and one vectorised over a
   unit's tasks) and of the vectorised computation over all units (both of its code paths: the Gram
-  matrix of the task images, and embedding_bag), with the speed-ups (target: ≥ 20× over the
+  matrix of the task images, and gathering embeddings task by task), with the speed-ups (target: ≥ 20× over the
   straightforward loop). The loops run on the first --loop-units units (their time per unit is
   constant);
 - the CPU cost per image of the embedding backend of the embedded default on its real photos.
@@ -21,15 +21,15 @@ import torch
 from harness import measure, pin_threads, report
 from inputs import REPO, default_config, photos
 
-from mis.scoring import normalise, task_margins
+from mis.scoring import task_margins
 from mis.similarity import build_embedder, embed_paths
 from mis.storage import read_arrays
 from mis.tasks import Tasks, draw_tasks, read_tasks, rows_of
 
 
-def task_loop_margins(embeddings: torch.Tensor, tasks: Tasks) -> torch.Tensor:
+def task_loop_margins(embeddings: np.ndarray, tasks: Tasks) -> np.ndarray:
     """Δ unit by unit and task by task: the straightforward implementation of method.md §3."""
-    out = torch.empty(tasks.shape[:2], dtype=embeddings.dtype)
+    out = np.empty(tasks.shape[:2], dtype=embeddings.dtype)
     for unit in range(tasks.shape[0]):
         for task in range(tasks.shape[1]):
             qp, qn = embeddings[tasks.max_queries[unit, task]], embeddings[tasks.min_queries[unit, task]]
@@ -38,15 +38,15 @@ def task_loop_margins(embeddings: torch.Tensor, tasks: Tasks) -> torch.Tensor:
     return out
 
 
-def unit_loop_margins(embeddings: torch.Tensor, tasks: Tasks) -> torch.Tensor:
+def unit_loop_margins(embeddings: np.ndarray, tasks: Tasks) -> np.ndarray:
     """Δ unit by unit, each unit's tasks at once."""
-    out = torch.empty(tasks.shape[:2], dtype=embeddings.dtype)
+    out = np.empty(tasks.shape[:2], dtype=embeddings.dtype)
     for unit in range(tasks.shape[0]):
         qp, qn = embeddings[tasks.max_queries[unit]], embeddings[tasks.min_queries[unit]]  # (N, D)
         ep, en = embeddings[tasks.max_refs[unit]], embeddings[tasks.min_refs[unit]]  # (N, K, D)
 
-        def mean_sim(q: torch.Tensor, refs: torch.Tensor) -> torch.Tensor:
-            return torch.einsum("nd,nkd->nk", q, refs).mean(dim=1)
+        def mean_sim(q: np.ndarray, refs: np.ndarray) -> np.ndarray:
+            return np.einsum("nd,nkd->nk", q, refs).mean(axis=1)
 
         out[unit] = (mean_sim(qp, ep) - mean_sim(qp, en)) - (mean_sim(qn, ep) - mean_sim(qn, en))
     return out
@@ -54,7 +54,8 @@ def unit_loop_margins(embeddings: torch.Tensor, tasks: Tasks) -> torch.Tensor:
 
 def scoring(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(0)
-    embeddings = normalise(torch.from_numpy(rng.normal(size=(args.images, args.dim)).astype(np.float32)))
+    embeddings = rng.normal(size=(args.images, args.dim)).astype(np.float32)
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
     k = args.tasks * (args.refs + 1)
     ranking = np.stack([rng.choice(args.images, size=2 * k, replace=False) for _ in range(args.units)])
     tasks = draw_tasks(ranking[:, :k], ranking[:, k:], args.tasks, args.refs, rng)
@@ -64,14 +65,14 @@ def scoring(args: argparse.Namespace) -> None:
         "per-unit, per-task loop": (task_loop_margins, subset),
         "per-unit loop": (unit_loop_margins, subset),
         "vectorised (Gram)": (partial(task_margins, max_gram_images=args.images), tasks),
-        "vectorised (embedding_bag)": (partial(task_margins, max_gram_images=0), tasks),
+        "vectorised (gather)": (partial(task_margins, max_gram_images=0), tasks),
     }
     candidates = {
         name: partial(keep, results, name, function, embeddings, work) for name, (function, work) in methods.items()
     }
     timings = measure(candidates, args.repeats)
     for result in results.values():
-        torch.testing.assert_close(result[: args.loop_units], results["per-unit, per-task loop"], atol=1e-5, rtol=0)
+        np.testing.assert_allclose(result[: args.loop_units], results["per-unit, per-task loop"], atol=1e-5, rtol=0)
     units = {name: len(work.max_queries) for name, (_, work) in methods.items()}
     title = f"MIS of {args.units:,} units (loops: the first {args.loop_units}), N = {args.tasks}, K = {args.refs}, "
     report(title + f"{args.images:,} images, D = {args.dim}", timings, units, "unit")
@@ -90,7 +91,7 @@ def demo_scoring(args: argparse.Namespace) -> None:
         return
     stored = read_arrays(embeddings_path)
     tasks = rows_of(read_tasks(tasks_path), stored["image"], embeddings_path)
-    embeddings = torch.from_numpy(stored["embeddings"])
+    embeddings = stored["embeddings"]
     subset = Tasks(**{name: array[: args.loop_units] for name, array in vars(tasks).items()})
     candidates = {
         "per-unit, per-task loop": partial(task_loop_margins, embeddings, subset),

@@ -9,6 +9,7 @@ import shutil
 import tarfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -18,6 +19,12 @@ SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 # The layer scored through the API: a random-init tiny timm ResNet's layer2.0.conv1 (48 channels).
 API_ARCHITECTURE, API_LAYER, API_CHANNELS = "test_resnet", "layer2.0.conv1", 48
 API_SPEC = {"architecture": API_ARCHITECTURE, "weights": {"source": "random", "seed": 0}}
+
+
+def unit_rows(x) -> np.ndarray:
+    """float32 rows scaled to unit norm, as the embedding stage stores them."""
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from mis.analysis.convergence import convergence_table
-from mis.scoring import normalise
+
+from conftest import unit_rows
 
 
 def test_differences_vanish_at_full_n_and_shrink_with_n() -> None:
     rng = np.random.default_rng(0)
     n_units, n_images, n_tasks, n_refs = 200, 300, 8, 3
-    emb = normalise(torch.from_numpy(rng.normal(size=(n_images, 16))))
+    emb = unit_rows(rng.normal(size=(n_images, 16)))
     ranking = np.stack([rng.permutation(n_images) for _ in range(n_units)])
     k = n_tasks * (n_refs + 1)
     live = np.ones(n_units, dtype=bool)

@@ -8,13 +8,18 @@ factorises into Δ = (q⁺ − q⁻)·(ē⁺ − ē⁻): one gather and one dot 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from mis.formula import hard_accuracy, unit_mis
-from mis.tasks import Tasks
+from mis.results import unit_table
+from mis.settings import ScoringSettings
+from mis.storage import read_arrays, read_table, write_table
+from mis.tasks import Tasks, read_tasks, rows_of
+
+PathLike = str | os.PathLike
 
 # A Gram entry (a D-dim dot product, compute-bound) costs about 1/37 of gathering one D-dim
 # embedding row for a task (memory-bound), as measured on CPU by benchmarks/scoring.py.
@@ -29,31 +34,32 @@ class Scores:
 
 
 def task_margins(
-    embeddings: torch.Tensor, tasks: Tasks, max_gram_images: int = 16384, max_bytes: int = 256 << 20
-) -> torch.Tensor:
+    embeddings: np.ndarray, tasks: Tasks, max_gram_images: int = 16384, max_bytes: int = 256 << 20
+) -> np.ndarray:
     """Δ for every (unit, task): (units, N). ``embeddings`` are unit-norm rows indexed by image.
+
+    numpy only: scoring is a small share of the pipeline's cost (benchmarks/README.md), so the
+    compute_mis jobs do without torch and its start-up.
 
     When the images the tasks use are few, and shared by enough tasks that a similarity (Gram)
     matrix of them costs less than gathering their embeddings task by task, it is computed once and
-    Δ is a gather of its entries; otherwise mean reference embeddings come from
-    ``embedding_bag`` (no (units, N, K, D) intermediate), in chunks of units that keep the
-    intermediates under ``max_bytes``, and Δ = (q⁺ − q⁻)·(ē⁺ − ē⁻).
+    Δ is a gather of its entries; otherwise mean reference embeddings are gathered in chunks of
+    units that keep the (chunk, N, K, D) intermediate under ``max_bytes``, and
+    Δ = (q⁺ − q⁻)·(ē⁺ − ē⁻).
     """
     arrays = [tasks.max_refs, tasks.min_refs, tasks.max_queries, tasks.min_queries]
     used, inverse = np.unique(np.concatenate([a.ravel() for a in arrays]), return_inverse=True)
-    device = embeddings.device
     n_slots = len(inverse)  # image embeddings the gather path reads
     if len(used) <= max_gram_images and len(used) ** 2 <= GRAM_ENTRIES_PER_SLOT * n_slots:
-        local = embeddings[torch.as_tensor(used, device=device)]
+        local = embeddings[used]
         gram = local @ local.T
         sizes = np.cumsum([0] + [a.size for a in arrays])
         max_refs, min_refs, max_q, min_q = (
-            torch.as_tensor(inverse[lo:hi].reshape(a.shape), device=device)
-            for lo, hi, a in zip(sizes[:-1], sizes[1:], arrays)
+            inverse[lo:hi].reshape(a.shape) for lo, hi, a in zip(sizes[:-1], sizes[1:], arrays)
         )
 
-        def mean_sim(queries: torch.Tensor, refs: torch.Tensor) -> torch.Tensor:
-            return gram[queries[..., None], refs].mean(dim=-1)
+        def mean_sim(queries: np.ndarray, refs: np.ndarray) -> np.ndarray:
+            return gram[queries[..., None], refs].mean(axis=-1)
 
         return (
             mean_sim(max_q, max_refs)
@@ -63,32 +69,70 @@ def task_margins(
         )
 
     n_units, n_tasks, n_refs = tasks.shape
-    chunk = max(1, max_bytes // (2 * n_tasks * embeddings.shape[1] * embeddings.element_size()))
+    chunk = max(1, max_bytes // (2 * n_tasks * n_refs * embeddings.shape[1] * embeddings.itemsize))
     out = []
     for start in range(0, n_units, chunk):
-        max_refs, min_refs, max_q, min_q = (torch.as_tensor(a[start : start + chunk], device=device) for a in arrays)
-
-        def mean_embedding(refs: torch.Tensor) -> torch.Tensor:
-            return torch.nn.functional.embedding_bag(refs.reshape(-1, n_refs), embeddings, mode="mean")
-
-        ref_diff = mean_embedding(max_refs) - mean_embedding(min_refs)
-        query_diff = embeddings[max_q.reshape(-1)] - embeddings[min_q.reshape(-1)]
-        out.append((ref_diff * query_diff).sum(dim=-1).reshape(-1, n_tasks))
-    return torch.cat(out)
+        max_refs, min_refs, max_q, min_q = (a[start : start + chunk] for a in arrays)
+        ref_diff = embeddings[max_refs].mean(axis=-2) - embeddings[min_refs].mean(axis=-2)
+        query_diff = embeddings[max_q] - embeddings[min_q]
+        out.append(np.einsum("utd,utd->ut", ref_diff, query_diff))
+    return np.concatenate(out)
 
 
-def scores_from_margins(margins: torch.Tensor, alpha: float) -> Scores:
+def scores_from_margins(margins: np.ndarray, alpha: float) -> Scores:
     """Per-unit MIS (mean of σ(α·Δ) over tasks) and hard accuracy (share of tasks with Δ > 0), by
     ``mis.formula``."""
-    margins = margins.double().cpu().numpy()
+    margins = np.asarray(margins, dtype=np.float64)
     return Scores(mis=unit_mis(margins, alpha), hard_accuracy=hard_accuracy(margins), margins=margins)
 
 
-def score_tasks(embeddings: torch.Tensor, tasks: Tasks, alpha: float) -> Scores:
+def score_tasks(embeddings: np.ndarray, tasks: Tasks, alpha: float) -> Scores:
     """Per-unit MIS and hard accuracy from unit-norm embeddings."""
     return scores_from_margins(task_margins(embeddings, tasks), alpha)
 
 
-def normalise(embeddings: torch.Tensor) -> torch.Tensor:
-    """Unit-norm rows, so that dot products are cosine similarities."""
-    return torch.nn.functional.normalize(embeddings.float(), dim=1)
+def compute_mis(
+    model_name: str,
+    tasks_path: PathLike,
+    extremes_path: PathLike,
+    layers_path: PathLike,
+    scoring: ScoringSettings,
+    embeddings_path: PathLike | None,
+    images_root: PathLike,
+    manifest_path: PathLike | None,
+    device: str,
+    units_path: PathLike,
+) -> None:
+    """Per-unit MIS and hard accuracy for one model, as a tidy table: from the cached embeddings
+    (embedding backends) or by comparing every task's image pairs (pairwise backends)."""
+    tasks = read_tasks(tasks_path)
+    similarity = scoring.similarity
+    if scoring.pairwise:  # torch and the backend's networks: only here
+        from mis.models import select_device
+        from mis.similarity.margins import margins_function
+
+        dev = select_device(device)
+        paths = list(read_table(manifest_path)["path"])
+        margins_of = margins_function(
+            similarity, images_root, paths, similarity["batch_size"], similarity["num_workers"], dev
+        )
+        margins = margins_of(tasks)
+    else:
+        stored = read_arrays(embeddings_path)
+        margins = task_margins(stored["embeddings"], rows_of(tasks, stored["image"], embeddings_path))
+    scores = scores_from_margins(margins, scoring.alpha)
+    if np.isnan(scores.margins).any():
+        raise ValueError(f"NaN MIS for {model_name}: a task uses an image that could not be read or embedded")
+    extremes = read_arrays(extremes_path)
+    value_range = extremes["top_val"][:, 0] - extremes["bottom_val"][:, 0]
+    ties = (extremes["top_ties"], extremes["bottom_ties"])
+    table = unit_table(
+        model_name,
+        read_table(layers_path),
+        value_range,
+        scores.mis,
+        scores.hard_accuracy,
+        scoring.constant_threshold,
+        ties,
+    )
+    write_table(table, units_path)

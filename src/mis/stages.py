@@ -1,7 +1,7 @@
 """The torch stages of the pipeline, each from input files to output files.
 
 The Snakemake scripts are thin adapters around these (the stages without torch live beside their
-logic: images.prepare_images, tasks.sample_tasks, results.summarize_models); tests and notebooks
+logic: images.prepare_images, tasks.sample_tasks, scoring.compute_mis, results.summarize_models); tests and notebooks
 call them directly.
 """
 
@@ -23,14 +23,12 @@ from mis.embedding_cache import EmbeddingCache, image_keys
 from mis.images import manifest_fingerprint
 from mis.layers import Layer, layer_table, select_layers
 from mis.models import WeightsError, build_model, eval_transform, library_of, select_device, to_device
-from mis.results import unit_table
 from mis.sae.dictionary import load_dictionary
 from mis.sae.readout import check_widths, dictionary_layer, layer_table_with_dictionaries
-from mis.scoring import scores_from_margins, task_margins
-from mis.settings import ExtractionSettings, ScoringSettings
+from mis.settings import ExtractionSettings
 from mis.similarity import build_embedder, embed_paths
-from mis.storage import read_arrays, read_table, sha256_of, write_arrays, write_json, write_table
-from mis.tasks import read_tasks, rows_of, task_images
+from mis.storage import read_table, sha256_of, write_arrays, write_json, write_table
+from mis.tasks import read_tasks, task_images
 
 log = logging.getLogger(__name__)
 PathLike = str | os.PathLike
@@ -183,50 +181,3 @@ def embed_images(
     }
     write_json(report_path, report)
     log.info("%(requested)d images requested: %(embedded)d embedded, %(from_cache)d from the cache", report)
-
-
-def compute_mis(
-    model_name: str,
-    tasks_path: PathLike,
-    extremes_path: PathLike,
-    layers_path: PathLike,
-    scoring: ScoringSettings,
-    embeddings_path: PathLike | None,
-    images_root: PathLike,
-    manifest_path: PathLike | None,
-    device: str,
-    units_path: PathLike,
-) -> None:
-    """Per-unit MIS and hard accuracy for one model, as a tidy table: from the cached embeddings
-    (embedding backends) or by comparing every task's image pairs (pairwise backends)."""
-    dev = select_device(device)
-    tasks = read_tasks(tasks_path)
-    similarity = scoring.similarity
-    if scoring.pairwise:
-        from mis.similarity.margins import margins_function  # imports torchvision's models: only when used
-
-        paths = list(read_table(manifest_path)["path"])
-        margins_of = margins_function(
-            similarity, images_root, paths, similarity["batch_size"], similarity["num_workers"], dev
-        )
-        margins = margins_of(tasks)
-    else:
-        stored = read_arrays(embeddings_path)
-        embeddings = torch.from_numpy(stored["embeddings"]).to(dev)
-        margins = task_margins(embeddings, rows_of(tasks, stored["image"], embeddings_path))
-    scores = scores_from_margins(margins, scoring.alpha)
-    if np.isnan(scores.margins).any():
-        raise ValueError(f"NaN MIS for {model_name}: a task uses an image that could not be read or embedded")
-    extremes = read_arrays(extremes_path)
-    value_range = extremes["top_val"][:, 0] - extremes["bottom_val"][:, 0]
-    ties = (extremes["top_ties"], extremes["bottom_ties"])
-    table = unit_table(
-        model_name,
-        read_table(layers_path),
-        value_range,
-        scores.mis,
-        scores.hard_accuracy,
-        scoring.constant_threshold,
-        ties,
-    )
-    write_table(table, units_path)

@@ -1,7 +1,7 @@
 """Snakemake adapter: per-unit MIS of one model."""
 
 from mis.runlog import log_to
-from mis.stages import compute_mis
+from mis.scoring import compute_mis
 
 log_to(snakemake.log[0])
 compute_mis(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import torch
 
 from mis.scoring import scores_from_margins, task_margins
 from mis.settings import ScoringSettings, TaskSettings
@@ -19,7 +18,7 @@ from mis.storage import read_arrays, read_table, write_table
 from mis.tasks import draw_tasks, rows_in, task_rng
 
 
-def _mis(margins: torch.Tensor, alpha: float) -> np.ndarray:
+def _mis(margins: np.ndarray, alpha: float) -> np.ndarray:
     return scores_from_margins(margins, alpha).mis
 
 
@@ -28,7 +27,7 @@ def convergence_table(
     top_idx: np.ndarray,
     bottom_idx: np.ndarray,
     live: np.ndarray,
-    embeddings: torch.Tensor,
+    embeddings: np.ndarray,
     n_tasks: int,
     n_refs: int,
     alpha: float,
@@ -76,7 +75,7 @@ def analyze_convergence(
     """The convergence table of every model, from cached extremes, unit tables and embeddings."""
     n_tasks, n_refs, seed, alpha = tasks.n_tasks, tasks.n_refs, tasks.seed, scoring.alpha
     stored = read_arrays(embeddings_path)
-    embeddings = torch.from_numpy(stored["embeddings"])
+    embeddings = stored["embeddings"]
     tables = []
     for model, extremes_path, units_path in zip(models, extremes_paths, units_paths):
         extremes = read_arrays(extremes_path)

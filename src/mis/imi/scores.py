@@ -41,7 +41,7 @@ def stimulus_margins(
     margins_of = margins_function(similarity, root, paths, similarity["batch_size"], similarity["num_workers"], device)
     margins: list[np.ndarray] = [np.empty(0)] * len(units)
     for positions, tasks in groups:
-        for position, row in zip(positions, margins_of(tasks).double().cpu().numpy(), strict=True):
+        for position, row in zip(positions, margins_of(tasks).astype(np.float64), strict=True):
             margins[position] = row
     nan_units = [units[i].folder for i, row in enumerate(margins) if np.isnan(row).any()]
     if nan_units:

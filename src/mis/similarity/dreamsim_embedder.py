@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from mis.models import WeightsError
-from mis.scoring import normalise
+from mis.similarity.embedding import normalise
 from mis.similarity.pairwise import square_transform
 from mis.similarity.weights import checkpoint_name, missing, offline_torch_hub, seeded
 

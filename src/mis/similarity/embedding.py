@@ -19,8 +19,12 @@ from tqdm import tqdm
 
 from mis.datasets import ImageDataset, image_loader
 from mis.models import build_model, eval_transform, to_device, to_input
-from mis.scoring import normalise
 from mis.settings import PAIRWISE_BACKENDS
+
+
+def normalise(embeddings: torch.Tensor) -> torch.Tensor:
+    """Unit-norm rows, so that dot products are cosine similarities."""
+    return torch.nn.functional.normalize(embeddings.float(), dim=1)
 
 
 class Embedder(Protocol):

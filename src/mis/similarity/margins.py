@@ -24,18 +24,17 @@ def margins_function(
     batch_size: int,
     num_workers: int,
     device: torch.device,
-) -> Callable[[Tasks], torch.Tensor]:
+) -> Callable[[Tasks], np.ndarray]:
     """Δ per (unit, task) for tasks whose indices are positions in ``paths`` (below ``root``).
     Embedding backends embed each image once, up front, and fail naming unreadable images;
     pairwise backends compare each task's image pairs when called."""
     if similarity["backend"] in PAIRWISE_BACKENDS:
         backend = build_pairwise(similarity, device)
-        return lambda tasks: pairwise_task_margins(backend, tasks, root, paths, batch_size, num_workers)
+        return lambda tasks: pairwise_task_margins(backend, tasks, root, paths, batch_size, num_workers).cpu().numpy()
     embeddings, readable = embed_paths(
         build_embedder(similarity, device), str(root), list(paths), batch_size, num_workers
     )
     if not readable.all():
         bad = [paths[i] for i in np.flatnonzero(~readable)]
         raise ValueError(f"{len(bad)} images below {root} could not be read, e.g. {bad[:5]}")
-    embeddings = torch.from_numpy(embeddings).to(device)
     return lambda tasks: task_margins(embeddings, tasks)
