@@ -24,14 +24,19 @@ def default_config() -> dict[str, Any]:
     return load_config(REPO / "config" / "config.yaml", REPO / "workflow" / "schemas" / "config.schema.yaml")
 
 
-def model_passes(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def model_passes(config: dict[str, Any], sae: bool = False) -> dict[str, dict[str, Any]]:
     """Every model extraction runs over the images: the configured models and, with a ``training``
-    block, one pass per scored epoch (random weights here: the cost does not depend on them)."""
+    block, one pass per scored epoch (random weights here: the cost does not depend on them); with
+    ``sae`` and an ``sae`` block, the SAE model's two passes over the photos (sampling its layer's
+    vectors, extracting its channels and latents), each priced as a whole forward pass."""
     passes = dict(config["models"])
     training = config.get("training")
     for epoch in (training or {}).get("epochs", []):
         spec = {"architecture": training["architecture"], "weights": {"source": "random", "seed": epoch}}
         passes[f"{training['name']}-epoch{epoch}"] = spec
+    if sae and "sae" in config:
+        model = config["sae"]["model"]
+        passes[f"{model} (SAE vectors)"] = passes[f"{model}-sae"] = config["models"][model]
     return passes
 
 

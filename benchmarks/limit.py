@@ -1,7 +1,8 @@
 """Benchmark: the physical limit of the embedded default, and per-image costs for the paper's scale.
 
 The limit is what `all` cannot do without: a bare forward pass of every model pass (the configured
-models and each scored training epoch) over the photos, plus one embedding pass over them, on
+models, each scored training epoch and the SAE model's two passes) over the photos, plus one
+embedding pass over them, on
 images decoded once beforehand, with the allocator setting the jobs use (mis.allocator). Decoding
 is timed apart (Pillow and torchvision paths). Also times proxies for the paper's scale (random
 weights): ResNet-50, a typical model of the zoo, and ViT-B/16, three of which are DreamSim's ensemble
@@ -14,6 +15,7 @@ weights): ResNet-50, a typical model of the zoo, and ViT-B/16, three of which ar
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from functools import partial
 
 import timm
@@ -35,6 +37,19 @@ def forward(model, dataset, batch_size: int, embed: bool = False) -> None:
             model(x)
 
 
+def limit_passes(config: dict, root, paths: list[str], batch_size: int) -> dict[str, Callable[[], None]]:
+    """The limit's candidates: a bare forward pass of every model pass and one embedding pass, over
+    the photos decoded beforehand."""
+    candidates = {}
+    for name, spec in model_passes(config, sae=True).items():
+        model, _, _, transform, input_size = prepared(spec, config["extraction"]["layer_types"])
+        candidates[name] = partial(forward, model, decoded(root, paths, transform, input_size), batch_size)
+    embedder = to_device(build_model(config["similarity"]), CPU)
+    transform, input_size = eval_transform(embedder)
+    candidates["embedding"] = partial(forward, embedder, decoded(root, paths, transform, input_size), batch_size, True)
+    return candidates
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, help="the first n photos (default: all)")
@@ -53,15 +68,8 @@ def main() -> None:
     print(f"allocator keeps freed memory: {retain_freed_memory()}")
     config = default_config()
     root, paths = photos(config, args.images)
-    candidates = {}
-    for name, spec in model_passes(config).items():
-        model, _, _, transform, input_size = prepared(spec, config["extraction"]["layer_types"])
-        candidates[name] = partial(forward, model, decoded(root, paths, transform, input_size), args.batch_size)
-    embedder = to_device(build_model(config["similarity"]), CPU)
-    transform, input_size = eval_transform(embedder)
-    candidates["embedding"] = partial(
-        forward, embedder, decoded(root, paths, transform, input_size), args.batch_size, True
-    )
+    candidates = limit_passes(config, root, paths, args.batch_size)
+    transform, input_size = eval_transform(build_model(config["similarity"]))  # decoding as the embedding's
     for decoder in ("pil", "torchvision"):
         candidates[f"decode ({decoder})"] = partial(decoded, root, paths, transform, input_size, decoder)
     timings = measure(candidates, args.repeats)

@@ -1,0 +1,127 @@
+"""Benchmark: the whole pipeline against its physical limit, both measured in the same run.
+
+Each round runs, interleaved (benchmarks/harness.py):
+- `snakemake --cores N all` on a clone of this repository's HEAD, from nothing (results, figures,
+  logs and the embedding cache removed before every run), with this checkout's virtual environment;
+- the limit (benchmarks/limit.py): a bare forward pass of every model pass, the SAE model's two
+  included, and one embedding pass, over the photos decoded beforehand, at --threads threads;
+- the training that `all` does, in this one warm process: train_model's run (mis.training) and every
+  SAE of the sweep (mis.sae.training), on the vectors and manifest of the pipeline's warm-up run.
+
+Prints the wall time of `all` over the limit (the target is ≤ 2) and over the limit plus the
+training, and Snakemake's own start-up (a dry run of the finished workflow). Where SLURM's client
+is installed but no controller answers, that start-up includes 10 s of the SLURM executor plugin's
+`scontrol show config`, which Snakemake imports on every run.
+
+    python benchmarks/pipeline.py --repeats 2 2>/dev/null
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+import torch
+from harness import measure, pin_threads, report
+from inputs import CPU, REPO, default_config, photos
+from limit import limit_passes
+
+from mis import paths
+from mis.allocator import retain_freed_memory
+from mis.sae.training import train_dictionary
+from mis.settings import Settings
+from mis.storage import read_arrays
+from mis.training import train_model
+
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+
+
+def fresh_clone(workdir: Path) -> Path:
+    """A clone of HEAD that runs with this checkout's virtual environment."""
+    clone = workdir / "mis"
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
+    return clone
+
+
+def run_all(clone: Path, cores: int, log: Path) -> None:
+    """`all` from nothing: the outputs of an earlier run, and its embedding cache, removed first."""
+    for folder in ("figures", "logs", ".snakemake"):
+        shutil.rmtree(clone / folder, ignore_errors=True)
+    for entry in (clone / "results").iterdir():
+        if entry.name != "README.md":
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    with log.open("w") as out:
+        subprocess.run([str(SNAKEMAKE), "--cores", str(cores), "all"], cwd=clone, stdout=out, stderr=out, check=True)
+
+
+def train_everything(clone: Path, config: dict, settings: Settings, scratch: Path) -> None:
+    """train_model's run and every SAE of the sweep, in this process."""
+    training = config["training"]
+    checkpoints = {epoch: scratch / f"epoch{epoch}.pth" for epoch in training["epochs"]}
+    train_model(
+        architecture=training["architecture"],
+        train=training["train"],
+        epochs=training["epochs"],
+        seed=config["seed"],
+        images_root=REPO / config["images"]["root"],
+        manifest_path=clone / paths.MANIFEST,
+        device="cpu",
+        threads=torch.get_num_threads(),
+        checkpoints=checkpoints,
+        accuracy_path=scratch / "accuracy.csv",
+        split_path=scratch / "split.csv",
+    )
+    vectors = torch.from_numpy(read_arrays(clone / paths.SAE_VECTORS.format(model=settings.sae.model))["vectors"])
+    for sae in settings.sae.trained:
+        train_dictionary(vectors, sae, CPU)
+
+
+def startup(clone: Path, cores: int) -> float:
+    """Wall seconds of a dry run of the finished workflow: Snakemake's start-up and DAG."""
+    start = time.perf_counter()
+    subprocess.run([str(SNAKEMAKE), "--cores", str(cores), "-n", "all"], cwd=clone, capture_output=True, check=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cores", type=int, default=2, help="snakemake --cores")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of the limit and the training")
+    args = parser.parse_args()
+    if subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout.strip():
+        print("note: uncommitted changes; the pipeline runs HEAD's workflow with this tree's package (editable)")
+    pin_threads(args.threads)
+    retain_freed_memory()
+    config = default_config()
+    settings = Settings.from_config(config)
+    root, image_paths = photos(config)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        clone = fresh_clone(workdir)
+        candidates = {f"all, --cores {args.cores}": partial(run_all, clone, args.cores, workdir / "all.log")}
+        candidates |= limit_passes(config, root, image_paths, args.batch_size)
+        candidates["training (train_model, every SAE)"] = partial(train_everything, clone, config, settings, workdir)
+        timings = measure(candidates, args.repeats)
+        dry_runs = [startup(clone, args.cores) for _ in range(3)]
+    summary = report(f"`all` and its limit over {len(image_paths)} photos", timings, len(image_paths))
+    pipeline = next(iter(timings.values())).wall
+    limit = sum(v["cpu_s"] for name, v in list(summary.items())[1:-1])
+    training = list(summary.values())[-1]["cpu_s"]
+    wall = statistics.median(pipeline)
+    print(f"`all`: {wall:.1f} s wall [{min(pipeline):.1f}–{max(pipeline):.1f}] on --cores {args.cores}")
+    print(f"limit (bare forward of every model pass + one embedding pass): {limit:.1f} CPU s -> ratio {wall / limit:.2f}")
+    print(f"limit + training ({training:.1f} CPU s): {limit + training:.1f} CPU s -> ratio {wall / (limit + training):.2f}")
+    print(f"Snakemake start-up (dry run of the finished workflow): {statistics.median(dry_runs):.1f} s wall")
+
+
+if __name__ == "__main__":
+    main()
