@@ -118,8 +118,9 @@ def main() -> None:
     training = list(summary.values())[-1]["cpu_s"]
     wall = statistics.median(pipeline)
     print(f"`all`: {wall:.1f} s wall [{min(pipeline):.1f}–{max(pipeline):.1f}] on --cores {args.cores}")
-    print(f"limit (bare forward of every model pass + one embedding pass): {limit:.1f} CPU s -> ratio {wall / limit:.2f}")
-    print(f"limit + training ({training:.1f} CPU s): {limit + training:.1f} CPU s -> ratio {wall / (limit + training):.2f}")
+    print(f"limit (bare forward of every model pass + one embedding pass): {limit:.1f} CPU s, ratio {wall / limit:.2f}")
+    with_training = limit + training
+    print(f"limit + training ({training:.1f} CPU s): {with_training:.1f} CPU s, ratio {wall / with_training:.2f}")
     print(f"Snakemake start-up (dry run of the finished workflow): {statistics.median(dry_runs):.1f} s wall")
 
 
