@@ -1,5 +1,5 @@
-"""Benchmark: start-up of the workflow's jobs, i.e. the imports each rule script makes, in fresh
-processes, this checkout against another source tree (``--before``: a ``src`` folder, e.g.
+"""Benchmark: start-up and exit of the workflow's jobs, i.e. a fresh process that sets up its log as
+the rule scripts do, makes the imports its rule script makes and exits, this checkout against another source tree (``--before``: a ``src`` folder, e.g.
 ``git archive REV src | tar -x -C /tmp/before``), interleaved (benchmarks/harness.py). Also lists
 the heavy libraries each job ends up importing.
 
@@ -20,19 +20,26 @@ from inputs import REPO
 # The package module each kind of job imports (its workflow/scripts/*.py adapter imports a function
 # of it): module imports, so that any revision's src folder can be compared.
 JOBS = {
-    "extract_activations, embed_images, compute_mis": "import mis.stages",
+    "extract_activations, embed_images": "import mis.stages",
+    # compute_mis: mis.scoring's since it left mis.stages (the torch stages)
+    "compute_mis": "import mis.scoring as s; hasattr(s, 'compute_mis') or __import__('mis.stages')",
+    "analyze_convergence": "import mis.analysis.convergence",
+    "sample_sae_vectors, evaluate_saes": "import mis.sae.stages",
+    "train_sae": "import mis.sae.stages, mis.sae.training",
     "train_model": "import mis.training",
     "sample_tasks": "import mis.tasks",
     "summarize_models": "import mis.results",
     "plot_fig3": "import mis.figures.fig3",
     "plot_example_units": "import mis.figures.example_units",
 }
-HEAVY = ("torch", "torchvision", "timm", "open_clip", "matplotlib", "scipy")
+HEAVY = ("torch", "torchvision", "timm", "open_clip", "overcomplete", "sklearn", "matplotlib", "scipy")
 
 
 def start(src: str, statement: str) -> None:
+    """A job's process without its work: log set up as the rule scripts do, imports, exit."""
     env = os.environ | {"PYTHONPATH": src}
-    subprocess.run([sys.executable, "-c", f"import mis.runlog; {statement}"], env=env, check=True)
+    setup = "import os, mis.runlog; mis.runlog.log_to(os.devnull)"
+    subprocess.run([sys.executable, "-c", f"{setup}; {statement}"], env=env, check=True)
 
 
 def heavy_imports(src: str, statement: str) -> str:
