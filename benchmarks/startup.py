@@ -1,7 +1,8 @@
 """Benchmark: start-up and exit of the workflow's jobs, i.e. a fresh process that sets up its log as
-the rule scripts do, makes the imports its rule script makes and exits, this checkout against another source tree (``--before``: a ``src`` folder, e.g.
-``git archive REV src | tar -x -C /tmp/before``), interleaved (benchmarks/harness.py). Also lists
-the heavy libraries each job ends up importing.
+the rule scripts do, makes the imports its rule script makes and exits, this checkout against
+another source tree (``--before``: a ``src`` folder, e.g. ``git archive REV src | tar -x -C
+/tmp/before``), interleaved (benchmarks/harness.py). Also lists the heavy libraries each job ends up
+importing.
 
     python benchmarks/startup.py --before /tmp/before/src
 """
