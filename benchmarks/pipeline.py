@@ -19,7 +19,6 @@ is installed but no controller answers, that start-up includes 10 s of the SLURM
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import subprocess
 import sys
@@ -51,12 +50,9 @@ def fresh_clone(workdir: Path) -> Path:
 
 
 def run_all(clone: Path, cores: int, log: Path) -> None:
-    """`all` from nothing: the outputs of an earlier run, and its embedding cache, removed first."""
-    for folder in ("figures", "logs", ".snakemake"):
-        shutil.rmtree(clone / folder, ignore_errors=True)
-    for entry in (clone / "results").iterdir():
-        if entry.name != "README.md":
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    """`all` from nothing: the outputs of an earlier run, and its embedding cache, removed first by
+    `make clean`."""
+    subprocess.run(["make", "--silent", "clean"], cwd=clone, check=True)
     with log.open("w") as out:
         subprocess.run([str(SNAKEMAKE), "--cores", str(cores), "all"], cwd=clone, stdout=out, stderr=out, check=True)
 
@@ -107,20 +103,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         clone = fresh_clone(workdir)
-        candidates = {f"all, --cores {args.cores}": partial(run_all, clone, args.cores, workdir / "all.log")}
-        candidates |= limit_passes(config, root, image_paths, args.batch_size)
-        candidates["training (train_model, every SAE)"] = partial(train_everything, clone, config, settings, workdir)
+        pipeline, training = f"all, --cores {args.cores}", "training (train_model, every SAE)"  # row names
+        passes = limit_passes(config, root, image_paths, args.batch_size)
+        candidates = {
+            pipeline: partial(run_all, clone, args.cores, workdir / "all.log"),
+            **passes,
+            training: partial(train_everything, clone, config, settings, workdir),
+        }
         timings = measure(candidates, args.repeats)
         dry_runs = [startup(clone, args.cores) for _ in range(3)]
     summary = report(f"`all` and its limit over {len(image_paths)} photos", timings, len(image_paths))
-    pipeline = next(iter(timings.values())).wall
-    limit = sum(v["cpu_s"] for name, v in list(summary.items())[1:-1])
-    training = list(summary.values())[-1]["cpu_s"]
-    wall = statistics.median(pipeline)
-    print(f"`all`: {wall:.1f} s wall [{min(pipeline):.1f}–{max(pipeline):.1f}] on --cores {args.cores}")
+    walls = timings[pipeline].wall
+    wall = statistics.median(walls)
+    limit = sum(summary[name]["cpu_s"] for name in passes)
+    training_cpu = summary[training]["cpu_s"]
+    print(f"`all`: {wall:.1f} s wall [{min(walls):.1f}–{max(walls):.1f}] on --cores {args.cores}")
     print(f"limit (bare forward of every model pass + one embedding pass): {limit:.1f} CPU s, ratio {wall / limit:.2f}")
-    with_training = limit + training
-    print(f"limit + training ({training:.1f} CPU s): {with_training:.1f} CPU s, ratio {wall / with_training:.2f}")
+    with_training = limit + training_cpu
+    print(f"limit + training ({training_cpu:.1f} CPU s): {with_training:.1f} CPU s, ratio {wall / with_training:.2f}")
     print(f"Snakemake start-up (dry run of the finished workflow): {statistics.median(dry_runs):.1f} s wall")
 
 
