@@ -1,8 +1,8 @@
 """The torch stages of the pipeline, each from input files to output files.
 
 The Snakemake scripts are thin adapters around these (the stages without torch live beside their
-logic: images.prepare_images, tasks.sample_tasks, scoring.compute_mis, results.summarize_models); tests and notebooks
-call them directly.
+logic: images.prepare_images, tasks.sample_tasks, scoring.compute_mis, results.summarize_models);
+tests and notebooks call them directly.
 """
 
 from __future__ import annotations
