@@ -9,8 +9,8 @@ Per model, interleaved repeats (benchmarks/harness.py) of
   the pass costs hooks, buffering and the candidate test only);
 - with ``--against REV``, the extraction of ``src/mis/activations.py`` at git revision REV, whose
   results must be identical (indices, values, tie counts).
-A digest of each model's results is printed, so that runs under other allocator settings or batch
-sizes can be checked for identical results (benchmarks/allocator.py does).
+A digest of each model's results is printed, so that runs under other allocator settings (e.g.
+GLIBC_TUNABLES in the environment) or batch sizes can be checked for identical results.
 
     python benchmarks/extraction.py --against a94b268
 """

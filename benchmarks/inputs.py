@@ -27,17 +27,22 @@ def default_config() -> dict[str, Any]:
 def model_passes(config: dict[str, Any], sae: bool = False) -> dict[str, dict[str, Any]]:
     """Every model extraction runs over the images: the configured models and, with a ``training``
     block, one pass per scored epoch (random weights here: the cost does not depend on them); with
-    ``sae`` and an ``sae`` block, the SAE model's two passes over the photos (sampling its layer's
-    vectors, extracting its channels and latents), each priced as a whole forward pass."""
+    ``sae``, also the SAE model's two passes (``sae_passes``)."""
     passes = dict(config["models"])
     training = config.get("training")
     for epoch in (training or {}).get("epochs", []):
         spec = {"architecture": training["architecture"], "weights": {"source": "random", "seed": epoch}}
         passes[f"{training['name']}-epoch{epoch}"] = spec
-    if sae and "sae" in config:
-        model = config["sae"]["model"]
-        passes[f"{model} (SAE vectors)"] = passes[f"{model}-sae"] = config["models"][model]
-    return passes
+    return passes | (sae_passes(config) if sae else {})
+
+
+def sae_passes(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """With an ``sae`` block, the SAE model's two passes over the photos (sampling its layer's
+    vectors, extracting its channels and latents), both of which end at that layer."""
+    if "sae" not in config:
+        return {}
+    model = config["sae"]["model"]
+    return {f"{model} (SAE vectors)": config["models"][model], f"{model}-sae": config["models"][model]}
 
 
 def prepared(spec: dict[str, Any], layer_types: list[str]) -> tuple[nn.Module, list[Layer], int, Any, tuple]:

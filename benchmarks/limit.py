@@ -1,13 +1,12 @@
 """Benchmark: the physical limit of the embedded default, and per-image costs for the paper's scale.
 
 The limit is what `all` cannot do without: a bare forward pass of every model pass (the configured
-models, each scored training epoch and the SAE model's two passes) over the photos, plus one
-embedding pass over them, on
-images decoded once beforehand, with the allocator setting the jobs use (mis.allocator). Decoding
-is timed apart (Pillow and torchvision paths). Also times proxies for the paper's scale (random
-weights): ResNet-50, a typical model of the zoo, and ViT-B/16, three of which are DreamSim's ensemble
-(its weights cannot be loaded here), so that the paper's run can be costed from per-image numbers
-(benchmarks/README.md).
+models, each scored training epoch and the SAE model's two passes, which end at the SAE's layer)
+over the photos, plus one embedding pass over them, on images decoded once beforehand, with the
+allocator setting the jobs use (mis.allocator). Decoding is timed apart (Pillow and torchvision
+paths). Also times proxies for the paper's scale (random weights): ResNet-50, a typical model of the
+zoo, and ViT-B/16, three of which are DreamSim's ensemble (its weights cannot be loaded here), so
+that the paper's run can be costed from per-image numbers (benchmarks/README.md).
 
     python benchmarks/limit.py 2>/dev/null
 """
@@ -21,10 +20,11 @@ from functools import partial
 import timm
 import torch
 from harness import measure, pin_threads, report
-from inputs import CPU, decoded, default_config, model_passes, photos, prepared
+from inputs import CPU, decoded, default_config, model_passes, photos, prepared, sae_passes
 
 from mis.allocator import retain_freed_memory
-from mis.models import build_model, eval_transform, to_device, to_input
+from mis.layers import find_layer
+from mis.models import ForwardCut, build_model, eval_transform, run_forward, to_device, to_input
 
 
 @torch.inference_mode()
@@ -34,7 +34,16 @@ def forward(model, dataset, batch_size: int, embed: bool = False) -> None:
         if embed:
             model.forward_head(model.forward_features(x), pre_logits=True)
         else:
-            model(x)
+            run_forward(model, x)
+
+
+def cut_at(model, layer_name: str) -> None:
+    """Passes of ``model`` end at its layer ``layer_name``, as the SAE model's passes do."""
+
+    def hook(*_) -> None:
+        raise ForwardCut
+
+    find_layer(model, layer_name).module.register_forward_hook(hook)
 
 
 def limit_passes(config: dict, root, paths: list[str], batch_size: int) -> dict[str, Callable[[], None]]:
@@ -43,6 +52,8 @@ def limit_passes(config: dict, root, paths: list[str], batch_size: int) -> dict[
     candidates = {}
     for name, spec in model_passes(config, sae=True).items():
         model, _, _, transform, input_size = prepared(spec, config["extraction"]["layer_types"])
+        if name in sae_passes(config):
+            cut_at(model, config["sae"]["layer"])
         candidates[name] = partial(forward, model, decoded(root, paths, transform, input_size), batch_size)
     embedder = to_device(build_model(config["similarity"]), CPU)
     transform, input_size = eval_transform(embedder)

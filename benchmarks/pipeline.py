@@ -11,7 +11,8 @@ Each round runs, interleaved (benchmarks/harness.py):
 Prints the wall time of `all` over the limit (the target is ≤ 2) and over the limit plus the
 training, and Snakemake's own start-up (a dry run of the finished workflow). Where SLURM's client
 is installed but no controller answers, that start-up includes 10 s of the SLURM executor plugin's
-`scontrol show config`, which Snakemake imports on every run.
+`scontrol show config`, which Snakemake imports on every run: the plugin's import is timed too, and
+the ratio without it printed (a workstation without SLURM, or a cluster whose controller answers).
 
     python benchmarks/pipeline.py --repeats 2 2>/dev/null
 """
@@ -86,6 +87,14 @@ def startup(clone: Path, cores: int) -> float:
     return time.perf_counter() - start
 
 
+def plugin_import() -> float:
+    """Wall seconds of importing the SLURM executor plugin, which every Snakemake run does: where
+    SLURM's client is installed but no controller answers, its `scontrol show config` times out."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import snakemake_executor_plugin_slurm"], capture_output=True, check=True)
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=2, help="snakemake --cores")
@@ -112,6 +121,7 @@ def main() -> None:
         }
         timings = measure(candidates, args.repeats)
         dry_runs = [startup(clone, args.cores) for _ in range(3)]
+        plugin = statistics.median(plugin_import() for _ in range(3))
     summary = report(f"`all` and its limit over {len(image_paths)} photos", timings, len(image_paths))
     walls = timings[pipeline].wall
     wall = statistics.median(walls)
@@ -122,6 +132,8 @@ def main() -> None:
     with_training = limit + training_cpu
     print(f"limit + training ({training_cpu:.1f} CPU s): {with_training:.1f} CPU s, ratio {wall / with_training:.2f}")
     print(f"Snakemake start-up (dry run of the finished workflow): {statistics.median(dry_runs):.1f} s wall")
+    print(f"of which the SLURM executor plugin's import: {plugin:.1f} s")
+    print(f"`all` without it: {wall - plugin:.1f} s wall, ratio {(wall - plugin) / limit:.2f}")
 
 
 if __name__ == "__main__":

@@ -210,6 +210,52 @@ def test_extract_extremes_skips_unreadable_images() -> None:
         extract_extremes(net, layers, TensorImages(images[:13]), 4, torch.device("cpu"), ExtractionSettings(k=7))
 
 
+def calls_of(module: nn.Module) -> list[int]:
+    """A list that grows by one at each call of ``module``."""
+    calls: list[int] = []
+    module.register_forward_hook(lambda *_: calls.append(1))
+    return calls
+
+
+def test_the_pass_ends_at_the_last_layer_of_interest() -> None:
+    net, layers, images = conv_net_and_images(20)  # the first layer only
+    head = calls_of(net.head)
+    result = extract_extremes(
+        net, layers, TensorImages(images), 4, torch.device("cpu"), ExtractionSettings(k=4, batch_size=5)
+    )
+    assert len(head) == 1  # the first of 4 batches runs whole, to learn the order
+    with torch.no_grad():
+        expected = net.conv(images).mean(dim=(2, 3))
+    np.testing.assert_array_equal(result.top_idx, torch.argsort(expected, dim=0, descending=True)[:4].numpy())
+    np.testing.assert_array_equal(result.bottom_idx, torch.argsort(expected, dim=0)[:4].numpy())
+
+
+class TwiceNet(nn.Module):
+    """One convolution applied twice: its activations are those of the second call."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+        self.head = nn.Linear(3, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.conv(self.conv(x)).mean(dim=(2, 3)))
+
+
+def test_a_module_called_twice_is_never_cut() -> None:
+    torch.manual_seed(0)
+    net, images = TwiceNet().eval(), torch.randn(20, 3, 8, 8)
+    head = calls_of(net.head)
+    layers = select_layers(net, ["conv"])
+    result = extract_extremes(
+        net, layers, TensorImages(images), 3, torch.device("cpu"), ExtractionSettings(k=4, batch_size=5)
+    )
+    assert len(head) == 4
+    with torch.no_grad():
+        expected = net.conv(net.conv(images)).mean(dim=(2, 3))
+    np.testing.assert_array_equal(result.top_idx, torch.argsort(expected, dim=0, descending=True)[:4].numpy())
+
+
 def test_quantile_conditions_keep_the_images_closest_to_each_quantile() -> None:
     net, layers, images = conv_net_and_images(60)
     settings = ExtractionSettings(k=5, batch_size=8, levels=(0.9, 0.75), n_near=3, quantile_sample=60)

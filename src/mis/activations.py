@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from mis.datasets import image_loader
 from mis.layers import Layer
-from mis.models import to_input
+from mis.models import ForwardCut, run_forward, to_input
 from mis.settings import ExtractionSettings
 from mis.storage import atomic_path
 
@@ -281,11 +281,21 @@ class Extremes:
 
 
 class ActivationRecorder:
-    """Forward hooks that write each layer's aggregated activations into one (B, units) buffer."""
+    """Forward hooks that write each layer's aggregated activations into one (B, units) buffer.
 
-    def __init__(self, layers: Sequence[Layer]):
+    With ``cut``, passes end at the last layer of interest (``ForwardCut``; run them with
+    ``mis.models.run_forward``): a model scored on its early layers only, as an SAE's layer or one
+    layer through the API, does not compute the rest. The first pass runs whole and shows the
+    order; the cut is used only if every layer ran exactly once in it (a module called twice keeps
+    its last call, which a cut could skip).
+    """
+
+    def __init__(self, layers: Sequence[Layer], cut: bool = False):
         self.layers = list(layers)
         self._outputs: dict[int, torch.Tensor] = {}
+        self._ran: list[int] = []  # layer indices in the order their hooks ran in this pass
+        self._learn_cut = cut
+        self._cut_after: int | None = None
         self._handles = [
             layer.module.register_forward_hook(self._hook(i, layer.channel_axis, layer.readout))
             for i, layer in enumerate(self.layers)
@@ -296,6 +306,9 @@ class ActivationRecorder:
             if readout is not None:
                 output = readout(output, channel_axis)
             self._outputs[i] = aggregate(output, channel_axis)
+            self._ran.append(i)
+            if i == self._cut_after:
+                raise ForwardCut
 
         return hook
 
@@ -304,6 +317,11 @@ class ActivationRecorder:
         missing = [self.layers[i].name for i in range(len(self.layers)) if i not in self._outputs]
         if missing:
             raise RuntimeError(f"layers not reached by the forward pass: {missing[:5]}")
+        if self._learn_cut:
+            self._learn_cut = False
+            if sorted(self._ran) == list(range(len(self.layers))):
+                self._cut_after = self._ran[-1]
+        self._ran.clear()
         out = torch.cat([self._outputs[i] for i in range(len(self.layers))], dim=1)
         self._outputs.clear()
         return out
@@ -365,7 +383,7 @@ def extract_extremes(
     """
     order, n_sample = pass_order(len(dataset), settings.quantile_sample if settings.levels else 0)
     stats = UnitStatistics(n_units, settings.k, settings.levels, settings.n_near, device)
-    recorder = ActivationRecorder(layers)
+    recorder = ActivationRecorder(layers, cut=True)
     position, n_skipped = 0, 0
     resumed = _load_checkpoint(checkpoint, signature)
     if resumed is not None:
@@ -386,7 +404,7 @@ def extract_extremes(
                 n_skipped += int((~ok).sum())
                 progress.update(len(indices))
                 if ok.any():
-                    model(to_input(images[ok], device))
+                    run_forward(model, to_input(images[ok], device))
                     values = recorder.collect()
                     stats.update(values, indices[ok])
                     if position <= n_sample:

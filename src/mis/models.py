@@ -333,6 +333,19 @@ def to_input(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     return images.to(device, memory_format=torch.channels_last, non_blocking=True)
 
 
+class ForwardCut(Exception):
+    """Raised by a forward hook once the pass has given what it is run for: the layers after the
+    hook's module are then not computed."""
+
+
+def run_forward(model: nn.Module, inputs: torch.Tensor) -> None:
+    """``model(inputs)`` for the sake of its hooks, which may end the pass early (``ForwardCut``)."""
+    try:
+        model(inputs)
+    except ForwardCut:
+        pass
+
+
 def eval_transform(model: nn.Module, library: str = DEFAULT_LIBRARY) -> tuple[Callable, tuple[int, ...]]:
     """The evaluation transform the model's weights were made for, and its input size (C, H, W):
     timm's from the model's pretrained config, torchvision's standard ImageNet one (resize 256, centre

@@ -12,13 +12,9 @@ from tqdm import tqdm
 
 from mis.datasets import image_loader
 from mis.layers import Layer
-from mis.models import to_input
+from mis.models import ForwardCut, run_forward, to_input
 
 log = logging.getLogger(__name__)
-
-
-class _Reached(Exception):
-    """Raised by the hook once the layer has run: the rest of the model is not needed."""
 
 
 @torch.inference_mode()
@@ -44,7 +40,7 @@ def sample_vectors(
 
     def hook(module: nn.Module, inputs, output: torch.Tensor) -> None:
         captured.append(output.movedim(layer.channel_axis, -1).float().cpu())
-        raise _Reached
+        raise ForwardCut  # the rest of the model is not needed
 
     handle = layer.module.register_forward_hook(hook)
     try:
@@ -53,10 +49,7 @@ def sample_vectors(
         ):
             if not ok.any():
                 continue
-            try:
-                model(to_input(images[ok], device))
-            except _Reached:
-                pass
+            run_forward(model, to_input(images[ok], device))
             output = captured.pop()
             per_image = output.reshape(len(output), -1, output.shape[-1])  # (images, positions, C)
             keys = torch.from_numpy(
