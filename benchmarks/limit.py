@@ -9,13 +9,18 @@ zoo, and ViT-B/16, three of which are DreamSim's ensemble (its weights cannot be
 that the paper's run can be costed from per-image numbers (benchmarks/README.md).
 
     python benchmarks/limit.py 2>/dev/null
+
+With ``--once FILE``, each pass is timed once and the CPU seconds written to FILE as JSON: one round
+of the limit in a fresh process (benchmarks/pipeline.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import timm
 import torch
@@ -61,6 +66,12 @@ def limit_passes(config: dict, root, paths: list[str], batch_size: int) -> dict[
     return candidates
 
 
+def time_once(config: dict, batch_size: int) -> dict[str, float]:
+    """CPU seconds of each of the limit's passes in this process, warmed up once and timed once."""
+    root, paths = photos(config)
+    return {name: t.cpu[0] for name, t in measure(limit_passes(config, root, paths, batch_size), 1).items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, help="the first n photos (default: all)")
@@ -74,10 +85,15 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--once", help="time each pass of the limit once and write the CPU seconds to this JSON file")
     args = parser.parse_args()
     pin_threads(args.threads)
-    print(f"allocator keeps freed memory: {retain_freed_memory()}")
+    allocator = retain_freed_memory()
     config = default_config()
+    if args.once:
+        Path(args.once).write_text(json.dumps(time_once(config, args.batch_size)))
+        return
+    print(f"allocator keeps freed memory: {allocator}")
     root, paths = photos(config, args.images)
     candidates = limit_passes(config, root, paths, args.batch_size)
     transform, input_size = eval_transform(build_model(config["similarity"]))  # decoding as the embedding's
