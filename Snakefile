@@ -15,11 +15,13 @@ os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("
 # jobs a spinning thread waits for one that is descheduled, and a 2-thread extraction then took 16-60 s
 # instead of 6-8 s (benchmarks/README.md, "Threads on a shared machine"); set it yourself to override.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-# glibc keeps freed memory in every job (mmap and trim thresholds at 1 GiB), so that a batch's large
+
+from mis.allocator import glibc_tunables
+
+# glibc keeps freed memory in every job (mmap and trim thresholds at 2 GiB), so that a batch's large
 # tensors stop page-faulting anew; mis.allocator does the same from Python for the extraction and
 # embedding stages, this reaches training and the SAE jobs too (measured: benchmarks/README.md).
-KEEP_FREED_MEMORY = "glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=1073741824"
-os.environ.setdefault("GLIBC_TUNABLES", KEEP_FREED_MEMORY)
+os.environ.setdefault("GLIBC_TUNABLES", glibc_tunables())
 
 from mis.config import validate_config
 from mis.images import image_set_signature
