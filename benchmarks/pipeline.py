@@ -89,9 +89,9 @@ def startup(clone: Path, cores: int) -> float:
 
 
 def limit_round(threads: int, batch_size: int, out: Path, rounds: list[dict[str, float]]) -> None:
-    """One round of the limit (limit.py --once) in a new process. Some passes run at one of two
-    speeds that a process keeps for its life (EfficientNet-Lite0 here: about 8 or 15 CPU ms per
-    photo, at random), as the pipeline's jobs do, so rounds in one process would not sample them."""
+    """One round of the limit (limit.py --once) in a new process, as the pipeline's jobs are: an
+    effect of the process (EfficientNet-Lite0's heap given back after every batch in about half of
+    the processes, under a 1 GiB trim threshold) is invisible to rounds in one process."""
     command = [sys.executable, str(Path(__file__).with_name("limit.py")), "--once", str(out)]
     command += ["--threads", str(threads), "--batch-size", str(batch_size)]
     subprocess.run(command, capture_output=True, check=True)
