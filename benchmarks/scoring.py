@@ -21,6 +21,7 @@ import torch
 from harness import measure, pin_threads, report
 from inputs import REPO, default_config, photos
 
+from mis.allocator import retain_freed_memory
 from mis.scoring import task_margins
 from mis.similarity import build_embedder, embed_paths
 from mis.storage import read_arrays
@@ -133,6 +134,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     pin_threads(args.threads)
+    retain_freed_memory()  # as in every job of the workflow (the Snakefile's GLIBC_TUNABLES)
     scoring(args)
     demo_scoring(args)
     embedding(args)
