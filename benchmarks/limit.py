@@ -54,10 +54,10 @@ def cut_at(model, layer_name: str) -> None:
 def limit_passes(config: dict, root, paths: list[str], batch_size: int) -> dict[str, Callable[[], None]]:
     """The limit's candidates: a bare forward pass of every model pass and one embedding pass, over
     the photos decoded beforehand."""
-    candidates = {}
+    candidates, cut = {}, sae_passes(config)
     for name, spec in model_passes(config, sae=True).items():
         model, _, _, transform, input_size = prepared(spec, config["extraction"]["layer_types"])
-        if name in sae_passes(config):
+        if name in cut:
             cut_at(model, config["sae"]["layer"])
         candidates[name] = partial(forward, model, decoded(root, paths, transform, input_size), batch_size)
     embedder = to_device(build_model(config["similarity"]), CPU)
