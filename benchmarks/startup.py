@@ -1,5 +1,5 @@
 """Benchmark: start-up and exit of the workflow's jobs, i.e. a fresh process that sets up its log as
-the rule scripts do, makes the imports its rule script makes and exits, this checkout against
+the rule scripts do, makes the imports its rule script and its work make and exits, this checkout against
 another source tree (``--before``: a ``src`` folder, e.g. ``git archive REV src | tar -x -C
 /tmp/before``), interleaved (benchmarks/harness.py). Also lists the heavy libraries each job ends up
 importing.
@@ -19,21 +19,26 @@ from harness import measure, report
 from inputs import REPO
 
 # The package module each kind of job imports (its workflow/scripts/*.py adapter imports a function
-# of it): module imports, so that any revision's src folder can be compared.
+# of it), and what the job imports once it runs whatever its work: timm where a timm network is
+# built (timm imports torchvision, whose ops import torch._dynamo), torch._dynamo where an optimiser
+# is built (torch.optim imports it then). Module imports, so that any revision's src folder can be
+# compared.
 JOBS = {
-    "extract_activations, embed_images": "import mis.stages",
+    "extract_activations, embed_images": "import mis.stages, timm",
     # compute_mis: mis.scoring's since it left mis.stages (the torch stages)
     "compute_mis": "import mis.scoring as s; hasattr(s, 'compute_mis') or __import__('mis.stages')",
     "analyze_convergence": "import mis.analysis.convergence",
-    "sample_sae_vectors, evaluate_saes": "import mis.sae.stages",
-    "train_sae": "import mis.sae.stages, mis.sae.training",
-    "train_model": "import mis.training",
+    "sample_sae_vectors, evaluate_saes": "import mis.sae.stages, timm",
+    "train_sae": "import mis.sae.stages, mis.sae.training, torch._dynamo",
+    "train_model": "import mis.training, timm, torch._dynamo",
+    "analyze_accuracy": "import mis.analysis.accuracy",
+    "build_unit_browser": "import mis.browser",
     "sample_tasks": "import mis.tasks",
     "summarize_models": "import mis.results",
     "plot_fig3": "import mis.figures.fig3",
     "plot_example_units": "import mis.figures.example_units",
 }
-HEAVY = ("torch", "torchvision", "timm", "open_clip", "overcomplete", "sklearn", "matplotlib", "scipy")
+HEAVY = ("torch", "torch._dynamo", "torchvision", "timm", "open_clip", "overcomplete", "sklearn", "matplotlib", "scipy")
 
 
 def start(src: str, statement: str) -> None:
