@@ -19,6 +19,15 @@ SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 # The layer scored through the API: a random-init tiny timm ResNet's layer2.0.conv1 (48 channels).
 API_ARCHITECTURE, API_LAYER, API_CHANNELS = "test_resnet", "layer2.0.conv1", 48
 API_SPEC = {"architecture": API_ARCHITECTURE, "weights": {"source": "random", "seed": 0}}
+# A second similarity backend for the IMI comparison, random and small: a tiny timm ViT's features.
+TINY_SIMILARITY = {
+    "name": "tiny-vit",
+    "label": "random tiny ViT (test)",
+    "backend": "timm_features",
+    "architecture": "test_vit",
+    "weights": {"source": "random", "seed": 0},
+    "batch_size": 32,
+}
 
 
 def unit_rows(x) -> np.ndarray:

@@ -141,3 +141,34 @@ def test_settings_defaults_are_the_schemas() -> None:
     assert settings.browser == BrowserSettings()
     assert settings.threads == ThreadSettings()
     assert settings.scoring.constant_threshold == ScoringSettings({}, 1.0).constant_threshold
+
+
+def test_a_block_given_on_the_command_line_gets_the_schemas_types() -> None:
+    """Snakemake passes the values of `--config 'mis={alpha: 8, constant_threshold: 1e-6}'` as
+    strings; where the schema wants a number, integer or boolean they are read as such."""
+    config = default_config()
+    config["mis"] = {"alpha": "8", "constant_threshold": "1e-6"}
+    config["extraction"]["query_quantiles"] = ["0.9", "0.75"]
+    config["threads"] = {"inference": "2"}
+    config["models"]["resnet18-untrained"]["weights"]["seed"] = "3"
+    config["similarity"]["label"] = "16"  # a string where the schema wants one stays a string
+    validate_config(config, SCHEMA)
+    assert config["mis"] == {"alpha": 8, "constant_threshold": 1e-6}
+    assert config["extraction"]["query_quantiles"] == [0.9, 0.75] and config["threads"]["inference"] == 2
+    assert config["models"]["resnet18-untrained"]["weights"]["seed"] == 3 and config["similarity"]["label"] == "16"
+    config["tasks"]["n_tasks"] = "2.5"  # not an integer: refused, naming the key
+    with pytest.raises(ConfigError, match="config key 'tasks.n_tasks': '2.5' is not of type 'integer'"):
+        validate_config(config, SCHEMA)
+
+
+def test_settings_as_params_round_trip() -> None:
+    """What a rule passes (Params: recorded fields, and how the job runs) gives the settings back."""
+    settings = Settings.from_config(load_config(REPO / "config" / "config.yaml", SCHEMA))
+    for value in (settings.tasks, settings.extraction, settings.scoring, settings.browser, *settings.sae.trained):
+        assert type(value).from_params(value.params(), value.run_params()) == value
+    recorded = {"k", "levels", "n_near", "quantile_sample", "decoder", "layer_types", "include", "exclude"}
+    assert set(settings.extraction.params()) == recorded
+    assert set(settings.extraction.run_params()) == {"batch_size", "num_workers", "checkpoint_every"}
+    assert "label" not in settings.scoring.params()["similarity"]
+    label = settings.scoring.similarity["label"]
+    assert settings.scoring.run_params() == {"similarity": {"label": label, "batch_size": 64, "num_workers": 0}}

@@ -29,7 +29,8 @@ from mis.images import (
     prepare_images,
     split_member,
 )
-from mis.settings import TaskSettings
+from mis.settings import ExtractionSettings, TaskSettings
+from mis.stages import extract_activations
 from mis.tasks import TooFewImages
 
 from conftest import DEMO_IMAGES, REPO, SCHEMA
@@ -327,12 +328,25 @@ def test_image_set_signature_follows_the_files(small_image_folder: Path, tmp_pat
     assert image_set_signature({**listed, "file_list": str(tmp_path / "absent.txt")}) == "absent"
 
 
-def test_too_few_images_for_the_tasks_fails_before_any_model(small_image_folder: Path, tmp_path: Path) -> None:
+def test_too_few_images_for_the_tasks_fails_before_the_model_is_built(small_image_folder: Path, tmp_path: Path) -> None:
     images = {"root": str(small_image_folder), "extensions": [".jpg"]}
+    assert len(prepare_images(images, tmp_path / "manifest.csv")) == 12
+    outputs = {name: tmp_path / name for name in ("extremes.npz", "layers.csv", "meta.json")}
+    spec = {"architecture": "no_such_model", "weights": {"source": "random"}}  # never built
     with pytest.raises(TooFewImages, match=r"12 images.*2·N·\(K\+1\) = 24.*tasks.n_tasks or tasks.n_refs"):
-        prepare_images(images, tmp_path / "manifest.csv", TaskSettings(n_tasks=3, n_refs=3))
-    assert not (tmp_path / "manifest.csv").exists()
-    assert len(prepare_images(images, tmp_path / "manifest.csv", TaskSettings(n_tasks=2, n_refs=2))) == 12
+        extract_activations(
+            model_name="m",
+            model_spec=spec,
+            settings=ExtractionSettings(k=TaskSettings(n_tasks=3, n_refs=3).images_per_side),
+            images_root=small_image_folder,
+            manifest_path=tmp_path / "manifest.csv",
+            device="cpu",
+            threads=1,
+            extremes_path=outputs["extremes.npz"],
+            layers_path=outputs["layers.csv"],
+            meta_path=outputs["meta.json"],
+        )
+    assert not any(path.exists() for path in outputs.values())
 
 
 def test_adding_an_image_reruns_the_manifest_through_snakemake(tmp_path: Path) -> None:

@@ -42,19 +42,11 @@ from mis.imi.stimuli import DEFAULT_PATTERN
 from mis.settings import ScoringSettings
 from mis.storage import read_table
 
-from conftest import DEMO_IMAGES, REPO, SCHEMA
+from conftest import DEMO_IMAGES, REPO, SCHEMA, TINY_SIMILARITY
 
 CPU = torch.device("cpu")
 NATURAL = ["natural", "natural_hard85"]
-TINY_SIMILARITY = {
-    "name": "tiny",
-    "label": "random tiny ViT (test)",
-    "backend": "timm_features",
-    "architecture": "test_vit",
-    "weights": {"source": "random", "seed": 0},
-    "batch_size": 16,
-    "num_workers": 0,
-}
+TINY = {**TINY_SIMILARITY, "batch_size": 16, "num_workers": 0}
 PHOTOS = sorted(DEMO_IMAGES.glob("*.jpg"))
 
 
@@ -170,8 +162,8 @@ def test_both_routes_give_identical_margins(release: dict[str, Path]) -> None:
     assert [u.key for u in mapped] == [u.key for u in stimuli] and [u.batches for u in mapped] == [
         u.batches for u in stimuli
     ]
-    from_map = stimulus_margins(mapped, train, TINY_SIMILARITY, CPU)
-    from_stimuli = stimulus_margins(stimuli, root, TINY_SIMILARITY, CPU)
+    from_map = stimulus_margins(mapped, train, TINY, CPU)
+    from_stimuli = stimulus_margins(stimuli, root, TINY, CPU)
     np.testing.assert_array_equal(np.stack(from_map), np.stack(from_stimuli))
     assert np.stack(from_map).std() > 0
 
@@ -201,7 +193,7 @@ def validated(release: dict[str, Path], tmp_path_factory) -> Path:
     units, root = load_units("file_map", ["natural"], file_map=release["file_map"], imagenet_train=release["train"])
     settings = ValidationSettings(fit_fraction=0.5, n_bootstrap=100, n_simulations=100)
     for name, seed in (("tiny", 0), ("tiny1", 1)):
-        similarity = {**TINY_SIMILARITY, "name": name, "weights": {"source": "random", "seed": seed}}
+        similarity = {**TINY, "name": name, "weights": {"source": "random", "seed": seed}}
         (out / name).mkdir()
         outputs = {
             k: out / name / f"{k}.{'parquet' if k == 'margins' else 'csv'}"

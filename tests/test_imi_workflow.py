@@ -13,7 +13,7 @@ from test_workflow import reduced_config, run
 
 from mis.imi.demo import write_demo_release
 
-from conftest import DEMO_IMAGES
+from conftest import DEMO_IMAGES, TINY_SIMILARITY
 
 pytestmark = pytest.mark.workflow
 TARGETS = ["figures/fig2.pdf", "figures/similarity_comparison.pdf", "figures/imi_overestimated_units.pdf"]
@@ -24,19 +24,11 @@ def test_imi_figures_from_the_demo_release(tmp_path, monkeypatch) -> None:
     config_path = reduced_config(tmp_path)
     config = yaml.safe_load(config_path.read_text())
     config["models"] = {"mobilenetv2_100": config["models"]["mobilenetv2_100"]}
-    tiny = {
-        "name": "tiny-vit",
-        "label": "random tiny ViT (test)",
-        "backend": "timm_features",
-        "architecture": "test_vit",
-        "weights": {"source": "random", "seed": 0},
-        "batch_size": 32,
-    }
     config["imi"] = {
         "data_dir": str(paths["release"]),
         "allow_unverified": True,
         "imagenet_train": str(paths["train"]),
-        "similarities": [tiny],
+        "similarities": [TINY_SIMILARITY],
         "n_bootstrap": 50,
         "n_simulations": 100,
         "n_overestimated": 2,

@@ -270,6 +270,7 @@ def test_extraction_names_the_models_config_entry_when_its_checkpoint_is_bad(tmp
 
     garbage = tmp_path / "garbage.pth"
     garbage.write_bytes(b"\x80\x02garbage")
+    (tmp_path / "m.csv").write_text("path\na.jpg\nb.jpg\n")  # enough images for k = 1: the model is built
     model_spec = spec("resnet18", {"source": "file", "path": str(garbage)})
     with pytest.raises(
         WeightsError, match=r"model 'r18' \(config key 'models.r18.weights'\): cannot read checkpoint .*garbage.pth"

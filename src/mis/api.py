@@ -118,7 +118,7 @@ def score_layer(
     try:
         layer_info = layer_row(model, layer, input_size, dev)
         manifest = build_manifest(images_root, extensions)
-        check_image_count(len(manifest), tasks_settings, names=("n_tasks", "n_refs"))
+        check_image_count(len(manifest), tasks_settings.images_per_side, names=("n_tasks", "n_refs"))
         dataset = ImageDataset(images_root, manifest["path"], transform_fn, input_size)
         settings = ExtractionSettings(k=tasks_settings.images_per_side, batch_size=batch_size, num_workers=num_workers)
         extremes = extract_extremes(model, [layer], dataset, int(layer_info["channels"][0]), dev, settings)

@@ -39,6 +39,7 @@ def validate_config(config: dict[str, Any], schema_path: str | Path) -> dict[str
         if key in (config.get(section) or {}):
             raise ConfigError(f"config key '{old}' is now called '{new}'")
     schema = yaml.safe_load(Path(schema_path).read_text())
+    _typed_strings(config, schema, schema)
     validator_cls = jsonschema.validators.validator_for(schema)
     validator = _with_defaults(validator_cls)(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
@@ -46,6 +47,42 @@ def validate_config(config: dict[str, Any], schema_path: str | Path) -> dict[str
         error = errors[0]
         raise ConfigError(f"config key '{_key_path(error)}': {error.message} (schema: {schema_path})")
     return config
+
+
+# JSON types a string is read as YAML for, and what the YAML must give
+_TYPES = {"number": (int, float), "integer": (int,), "boolean": (bool,), "null": (type(None),)}
+
+
+def _typed_strings(instance: Any, node: dict[str, Any], schema: dict[str, Any]) -> Any:
+    """``instance`` with each string that stands where the schema wants a number, integer, boolean
+    or null read as YAML, where that gives such a value: Snakemake passes the values of a block
+    given on the command line (``--config 'mis={alpha: 8}'``) as strings. Dicts and lists are
+    changed in place."""
+    node = _resolve(node, schema)
+    if isinstance(instance, dict):
+        extra = node.get("additionalProperties")
+        for key, value in instance.items():
+            sub = node.get("properties", {}).get(key, extra if isinstance(extra, dict) else None)
+            if sub is not None:
+                instance[key] = _typed_strings(value, sub, schema)
+    elif isinstance(instance, list) and isinstance(node.get("items"), dict):
+        instance[:] = [_typed_strings(value, node["items"], schema) for value in instance]
+    elif isinstance(instance, str):
+        types = [node["type"]] if isinstance(node.get("type"), str) else node.get("type", [])
+        wanted = tuple(t for name in types if name != "string" for t in _TYPES.get(name, ()))
+        if wanted and "string" not in types:
+            try:
+                value = yaml.safe_load(instance)
+            except yaml.YAMLError:
+                return instance
+            if isinstance(value, str) and "number" in types:  # YAML 1.1 reads 1e-6 as a string
+                try:
+                    value = float(value)
+                except ValueError:
+                    return instance
+            if isinstance(value, wanted) and not (isinstance(value, bool) and bool not in wanted):
+                return value
+    return instance
 
 
 def load_config(config_path: str | Path, schema_path: str | Path) -> dict[str, Any]:

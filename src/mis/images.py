@@ -20,9 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mis.settings import TaskSettings
 from mis.storage import write_table
-from mis.tasks import check_image_count
 
 log = logging.getLogger(__name__)
 
@@ -281,13 +279,12 @@ def listed_file_state(root: str, path: str) -> tuple[str, int, int]:
     return path, info.st_size, info.st_mtime_ns
 
 
-def prepare_images(images: dict, manifest_path: str | os.PathLike, tasks: TaskSettings | None = None) -> pd.DataFrame:
-    """Index the image set of the config section ``images`` into a manifest table. With the task
-    settings, a set too small for its tasks fails here, before any model runs."""
+def prepare_images(images: dict, manifest_path: str | os.PathLike) -> pd.DataFrame:
+    """Index the image set of the config section ``images`` into a manifest table. (Whether it is
+    large enough for the tasks is checked by each extraction before its pass: the manifest does
+    not depend on N or K, so that changing them does not redo what only reads images.)"""
     manifest = build_manifest(
         images["root"], images["extensions"], images.get("file_list"), images.get("format", "auto")
     )
-    if tasks is not None:
-        check_image_count(len(manifest), tasks)
     write_table(manifest, manifest_path)
     return manifest

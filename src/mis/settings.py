@@ -7,7 +7,9 @@ planning and the table jobs import it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,10 +18,81 @@ PAIRWISE_BACKENDS = ("lpips", "dists")
 DEFAULT_LAYER_TYPES = ("conv", "linear", "batchnorm", "layernorm", "groupnorm")
 SAE_KINDS = ("relu", "gated")
 SAE_MODEL_SUFFIX = "-sae"  # <model>-sae: the model whose units are a layer's channels and dictionaries' latents
+# Keys of the `similarity` section that say how embeddings are computed or shown, not what they are
+# (the embedding store's key leaves them out too).
+SIMILARITY_RUN_KEYS = ("label", "batch_size", "num_workers")
+
+
+def run_field(default: Any) -> Any:
+    """A field that says how a job runs (batch size, workers, checkpoint interval), not what it
+    computes: its outputs are the same whatever its value, up to float rounding (README, "Determinism")."""
+    return field(default=default, metadata={"run": True})
+
+
+def plain(value: Any) -> Any:
+    """``value`` as builtins only (dataclasses and mappings as dicts, sequences as tuples), so that
+    Snakemake records it as a param and its repr is the same in every process."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return tuple(plain(item) for item in value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"{type(value).__name__} is not a plain value: {value!r}")
+
+
+class Params:
+    """Settings handed to a rule as Snakemake params, in two parts.
+
+    Snakemake re-runs a job when a param it recorded changes, but it records builtin values only
+    (``.snakemake/metadata``): a settings object passed as it is would never trigger a re-run. So a
+    rule passes ``params()``, the fields that its outputs depend on, as plain values (recorded), and
+    the ``run_params()`` (fields declared with ``run_field``, and the keys ``run_keys`` names of a
+    mapping field) in its param ``run``, which Snakemake does not record; the script joins both
+    with ``from_params``.
+    """
+
+    def params(self) -> dict[str, Any]:
+        """The fields the outputs depend on, as plain values: a change re-runs the job."""
+        values = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("run"):
+                continue
+            if f.metadata.get("run_keys"):
+                value = {key: item for key, item in value.items() if key not in f.metadata["run_keys"]}
+            values[f.name] = plain(value)
+        return values
+
+    def run_params(self) -> dict[str, Any]:
+        """The fields that say how the job runs, as plain values: a change re-runs nothing."""
+        values = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("run"):
+                values[f.name] = plain(value)
+            elif f.metadata.get("run_keys"):
+                values[f.name] = plain({key: value[key] for key in f.metadata["run_keys"] if key in value})
+        return values
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], run: Mapping[str, Any] | None = None):
+        """The settings from ``params()`` and a rule's ``run`` param (which may hold other keys)."""
+        values = dict(params)
+        for f in dataclasses.fields(cls):
+            if f.name not in (run or {}):
+                continue
+            if f.metadata.get("run"):
+                values[f.name] = run[f.name]
+            elif f.metadata.get("run_keys"):
+                values[f.name] = {**values[f.name], **run[f.name]}
+        return cls(**values)
 
 
 @dataclass(frozen=True)
-class TaskSettings:
+class TaskSettings(Params):
     """The 2-AFC tasks per unit (config ``tasks`` and ``seed``)."""
 
     n_tasks: int = 10  # N
@@ -37,11 +110,11 @@ class TaskSettings:
 
 
 @dataclass(frozen=True)
-class ScoringSettings:
+class ScoringSettings(Params):
     """How tasks are scored: the ``similarity`` config section, α, and the constant-unit threshold
     (config ``mis``)."""
 
-    similarity: dict[str, Any]
+    similarity: dict[str, Any] = field(metadata={"run_keys": SIMILARITY_RUN_KEYS})
     alpha: float
     constant_threshold: float = 1e-8
 
@@ -52,21 +125,21 @@ class ScoringSettings:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> ScoringSettings:
-        return cls(config["similarity"], config["mis"]["alpha"], config["mis"]["constant_threshold"])
+        return cls(config["similarity"], float(config["mis"]["alpha"]), float(config["mis"]["constant_threshold"]))
 
 
 @dataclass(frozen=True)
-class ExtractionSettings:
+class ExtractionSettings(Params):
     """The streamed pass (config ``extraction``): which layers, k per side, the quantile levels of
     the harder IMI query conditions with ``n_near`` images each, data loading and checkpoints."""
 
     k: int
-    batch_size: int = 64
-    num_workers: int = 0
+    batch_size: int = run_field(64)
+    num_workers: int = run_field(0)
     levels: tuple[float, ...] = ()
     n_near: int = 0
     quantile_sample: int = 1000
-    checkpoint_every: int = 50  # batches
+    checkpoint_every: int = run_field(50)  # batches
     decoder: str = "pil"  # or "torchvision" (datasets.tensor_transform)
     layer_types: tuple[str, ...] = DEFAULT_LAYER_TYPES
     include: tuple[str, ...] = ()
@@ -92,13 +165,13 @@ class ExtractionSettings:
 
 
 @dataclass(frozen=True)
-class BrowserSettings:
+class BrowserSettings(Params):
     """What the unit browser shows per unit, and how many units get images (config ``browser``)."""
 
     n_images: int = 8  # most and least activating images per unit
     thumbnail: int = 96  # px, square
     units_with_images: int | None = None  # per layer, this many highest- and lowest-MIS units; None: all
-    num_workers: int = 0  # processes decoding images for thumbnails
+    num_workers: int = run_field(0)  # processes decoding images for thumbnails
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> BrowserSettings:
@@ -106,7 +179,7 @@ class BrowserSettings:
 
 
 @dataclass(frozen=True)
-class SaeSettings:
+class SaeSettings(Params):
     """One SAE to train: its kind, sparsity weight λ and dictionary size (``expansion`` latents per
     channel), and the optimisation."""
 

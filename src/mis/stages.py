@@ -28,7 +28,7 @@ from mis.sae.readout import check_widths, dictionary_layer, layer_table_with_dic
 from mis.settings import ExtractionSettings
 from mis.similarity import build_embedder, embed_paths
 from mis.storage import read_table, sha256_of, write_arrays, write_json, write_table
-from mis.tasks import read_tasks, task_images
+from mis.tasks import check_image_count, read_tasks, task_images
 
 log = logging.getLogger(__name__)
 PathLike = str | os.PathLike
@@ -57,6 +57,8 @@ def extract_activations(
     With ``dictionaries`` (name: file, ``mis.sae``), the settings must select one layer: its
     channels come first, then each dictionary's latents as the layer ``<layer>/<name>``, all in the
     same pass; the files' hashes are part of the checkpoint's signature."""
+    manifest = read_table(manifest_path)
+    check_image_count(len(manifest), settings.k)  # before the model is built
     torch.set_num_threads(threads)
     retain_freed_memory()
     dev = select_device(device)
@@ -70,7 +72,6 @@ def extract_activations(
     if dictionaries:
         layers, counts = _with_dictionaries(layers, counts, dictionaries, dev)
     table = layer_table_with_dictionaries(layers, counts) if dictionaries else layer_table(layers, counts)
-    manifest = read_table(manifest_path)
     dataset = ImageDataset(images_root, manifest["path"], transform, input_size, settings.decoder)
     fingerprint, layer_names = manifest_fingerprint(manifest), list(table["layer"])
     signature = {

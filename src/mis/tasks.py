@@ -39,26 +39,26 @@ CONFIG_KEYS = ("tasks.n_tasks", "tasks.n_refs")
 
 class TooFewImages(ValueError):
     """The image set cannot give every unit 2·N·(K+1) distinct task images. Raised as soon as the
-    image count is known, before any model runs; ``names`` are what N and K are called where they
-    were given (config keys, arguments, command-line flags), and ``named`` rewords it for another."""
+    image count is known, before the pass over the images; ``names`` are what N and K are called
+    where they were given (config keys, arguments, command-line flags), and ``named`` rewords it
+    for another."""
 
-    def __init__(self, n_images: int, n_tasks: int, n_refs: int, names: tuple[str, str] = CONFIG_KEYS):
-        self.n_images, self.n_tasks, self.n_refs = n_images, n_tasks, n_refs
-        need = 2 * TaskSettings(n_tasks, n_refs).images_per_side
+    def __init__(self, n_images: int, per_side: int, names: tuple[str, str] = CONFIG_KEYS):
+        self.n_images, self.per_side = n_images, per_side
         super().__init__(
-            f"{n_images} images, but N = {n_tasks} tasks with K = {n_refs} references need 2·N·(K+1) = {need} "
-            f"(the N·(K+1) most and least activating per unit, disjoint): lower {names[0]} or {names[1]}, or add images"
+            f"{n_images} images, but the tasks need 2·N·(K+1) = {2 * per_side} (the N·(K+1) = {per_side} most and "
+            f"least activating per unit, disjoint): lower {names[0]} or {names[1]}, or add images"
         )
 
     def named(self, n_tasks: str, n_refs: str) -> TooFewImages:
-        return TooFewImages(self.n_images, self.n_tasks, self.n_refs, (n_tasks, n_refs))
+        return TooFewImages(self.n_images, self.per_side, (n_tasks, n_refs))
 
 
-def check_image_count(n_images: int, tasks: TaskSettings, names: tuple[str, str] = CONFIG_KEYS) -> None:
+def check_image_count(n_images: int, per_side: int, names: tuple[str, str] = CONFIG_KEYS) -> None:
     """Fail early (before a pass over the images) when the set is too small for the tasks: a unit's
-    tasks use N·(K+1) distinct images per side."""
-    if n_images < 2 * tasks.images_per_side:
-        raise TooFewImages(n_images, tasks.n_tasks, tasks.n_refs, names)
+    tasks use ``per_side`` = N·(K+1) distinct images per side."""
+    if n_images < 2 * per_side:
+        raise TooFewImages(n_images, per_side, names)
 
 
 def strata(ranked: np.ndarray, n_tasks: int, n_refs: int) -> np.ndarray:

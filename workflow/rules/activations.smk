@@ -21,9 +21,9 @@ rule extract_activations:
     params:
         model_spec=lambda wc: ALL_MODEL_SPECS[wc.model],
         config_key=lambda wc: model_config_key(wc.model),
-        settings=lambda wc: extraction_settings(wc.model),
+        settings=lambda wc: extraction_settings(wc.model).params(),
         dictionaries=lambda wc: SAE_DICTIONARIES.get(wc.model, {}),
         images_root=config["images"]["root"],
-        device=config["device"],
+        run=job_run(SETTINGS.extraction),
     script:
         "../scripts/extract_activations.py"

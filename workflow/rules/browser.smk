@@ -22,6 +22,7 @@ rule build_unit_browser:
     params:
         models=BROWSER_MODELS,
         images_root=config["images"]["root"],
-        settings=SETTINGS.browser,
+        settings=SETTINGS.browser.params(),
+        run=job_run(SETTINGS.browser),
     script:
         "../scripts/build_unit_browser.py"

@@ -107,6 +107,17 @@ EMBEDDING_BACKEND = not SETTINGS.scoring.pairwise
 GPUS = 1 if config["device"].startswith("cuda") else 0
 
 
+def job_run(settings=None, **values):
+    """The param `run` of a rule: how its jobs run (the device, the job's threads, the `run_field`s of
+    ``settings``: batch sizes, data-loading workers, checkpoint interval, and ``values``), which their
+    outputs do not depend on beyond float rounding. Every other param is a plain value that
+    Snakemake records and re-runs the job on when it changes (mis.settings.Params); this one is a
+    function of the job's threads, and Snakemake records no param derived from threads, input,
+    output or resources, so changing these re-runs nothing."""
+    run_values = {**(settings.run_params() if settings else {}), **values}
+    return lambda wildcards, threads: {"device": config["device"], "threads": threads, **run_values}
+
+
 def per_attempt(amount):
     """A resource amount times the attempt: a job retried after OUT_OF_MEMORY or TIMEOUT (retries in
     profiles/default) gets twice, then three times as much."""

@@ -17,9 +17,8 @@ rule embed_images:
         runtime=per_attempt(240),
         gpu=GPUS,
     params:
-        similarity=config["similarity"],
+        similarity=SETTINGS.scoring.params()["similarity"],
         images_root=config["images"]["root"],
-        device=config["device"],
-        cache_dir=EMBEDDING_CACHE,
+        run=job_run(SETTINGS.scoring, cache_dir=EMBEDDING_CACHE),
     script:
         "../scripts/embed_images.py"

@@ -207,8 +207,8 @@ rule analyze_convergence:
         runtime=per_attempt(60),
     params:
         models=MODELS,
-        tasks=SETTINGS.tasks,
-        scoring=SETTINGS.scoring,
+        tasks=SETTINGS.tasks.params(),
+        alpha=SETTINGS.scoring.alpha,
     script:
         "../scripts/analyze_convergence.py"
 

@@ -13,7 +13,6 @@ rule prepare_images:
         runtime=per_attempt(60),
     params:
         images=config["images"],
-        tasks=SETTINGS.tasks,
         image_set=lambda wildcards: image_set_signature(config["images"]),
     script:
         "../scripts/prepare_images.py"

@@ -16,6 +16,7 @@ if "imi" in config:
     IMI = config["imi"]
     # The main similarity backend and the ones only compared (appendix), by name.
     IMI_BACKENDS = {spec["name"]: spec for spec in [config["similarity"], *IMI["similarities"]]}
+    IMI_SCORING = {name: replace(SETTINGS.scoring, similarity=spec) for name, spec in IMI_BACKENDS.items()}
     IMI_NEEDED = [RESPONSES.format(table=IMI["response_table"])] + (
         [FILE_MAP] if IMI["trials_from"] == "file_map" or "stimuli_dir" not in IMI else []
     )
@@ -53,7 +54,7 @@ if "imi" in config:
             files=IMI["record_files"],
             sha256=IMI["sha256"],
             allow_unverified=IMI["allow_unverified"],
-            timeout=IMI["timeout"],
+            run=job_run(timeout=IMI["timeout"]),
         script:
             "../scripts/download_imi.py"
 
@@ -102,8 +103,9 @@ if "imi" in config:
             stimuli_dir=IMI.get("stimuli_dir"),
             pattern=IMI["stimuli_pattern"],
             conditions=IMI["conditions"],
-            scoring=lambda wc: replace(SETTINGS.scoring, similarity=IMI_BACKENDS[wc.backend]),
-            device=config["device"],
+            similarity=lambda wc: IMI_SCORING[wc.backend].params()["similarity"],
+            alpha=SETTINGS.scoring.alpha,
+            run=lambda wc, threads: job_run(IMI_SCORING[wc.backend])(wc, threads),
         script:
             "../scripts/compute_imi_mis.py"
 
@@ -122,7 +124,7 @@ if "imi" in config:
             "../../envs/imi.yaml"
         params:
             conditions=IMI["conditions"],
-            settings=ValidationSettings.from_config(config),
+            settings=ValidationSettings.from_config(config).params(),
         script:
             "../scripts/fit_alpha.py"
 

@@ -31,9 +31,7 @@ if SAE:
                 n_vectors=SAE.n_vectors,
                 seed=config["seed"],
                 images_root=config["images"]["root"],
-                device=config["device"],
-                batch_size=config["extraction"]["batch_size"],
-                num_workers=config["extraction"]["num_workers"],
+                run=job_run(SETTINGS.extraction),
             script:
                 "../scripts/sample_sae_vectors.py"
 
@@ -56,10 +54,10 @@ if SAE:
                 runtime=per_attempt(120),
                 gpu=GPUS,
             params:
-                settings=lambda wc: SAE.sae(wc.dictionary),
+                settings=lambda wc: SAE.sae(wc.dictionary).params(),
                 threads=SETTINGS.threads.training,  # exactly, even above --cores: part of the result
                 layer=SAE.layer,
-                device=config["device"],
+                run=job_run(),
             script:
                 "../scripts/train_sae.py"
 
@@ -86,9 +84,7 @@ if SAE:
             dictionaries=SAE_DICTIONARIES[SAE.scored_model],
             evaluate_every=SAE.evaluate_every,
             images_root=config["images"]["root"],
-            device=config["device"],
-            batch_size=config["extraction"]["batch_size"],
-            num_workers=config["extraction"]["num_workers"],
+            run=job_run(SETTINGS.extraction),
         script:
             "../scripts/evaluate_saes.py"
 
@@ -111,7 +107,7 @@ if SAE:
         conda:
             "../../envs/analysis.yaml"
         params:
-            trained={sae.name: sae for sae in SAE.trained},
+            trained={sae.name: sae.params() for sae in SAE.trained},
             layer=SAE.layer,
         script:
             "../scripts/analyze_sae.py"

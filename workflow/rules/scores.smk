@@ -17,9 +17,9 @@ rule compute_mis:
         runtime=per_attempt(120),
         gpu=GPUS,
     params:
-        scoring=SETTINGS.scoring,
+        scoring=SETTINGS.scoring.params(),
         images_root=config["images"]["root"],
-        device=config["device"],
+        run=job_run(SETTINGS.scoring),
     script:
         "../scripts/compute_mis.py"
 

@@ -12,6 +12,6 @@ rule sample_tasks:
         mem_mb=per_attempt(4000),
         runtime=per_attempt(60),
     params:
-        settings=SETTINGS.tasks,
+        settings=SETTINGS.tasks.params(),
     script:
         "../scripts/sample_tasks.py"

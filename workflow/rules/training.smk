@@ -33,7 +33,7 @@ if TRAINING:
                 epochs=TRAINING["epochs"],
                 seed=config["seed"],
                 images_root=config["images"]["root"],
-                device=config["device"],
+                run=job_run(),
             script:
                 "../scripts/train_model.py"
 

@@ -2,6 +2,7 @@
 
 from mis.analysis.convergence import analyze_convergence
 from mis.runlog import log_to
+from mis.settings import TaskSettings
 
 log_to(snakemake.log[0])
 analyze_convergence(
@@ -9,7 +10,7 @@ analyze_convergence(
     extremes_paths=list(snakemake.input.extremes),
     units_paths=list(snakemake.input.units),
     embeddings_path=snakemake.input.embeddings,
-    tasks=snakemake.params.tasks,
-    scoring=snakemake.params.scoring,
+    tasks=TaskSettings.from_params(snakemake.params.tasks),
+    alpha=snakemake.params.alpha,
     table_path=snakemake.output.table,
 )

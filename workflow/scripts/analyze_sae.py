@@ -2,12 +2,13 @@
 
 from mis.analysis.sae import analyze_sae
 from mis.runlog import log_to
+from mis.settings import SaeSettings
 
 log_to(snakemake.log[0])
 analyze_sae(
     units_path=snakemake.input.units[0],
     metrics_path=snakemake.input.metrics,
-    trained=snakemake.params.trained,
+    trained={name: SaeSettings.from_params(sae) for name, sae in snakemake.params.trained.items()},
     layer=snakemake.params.layer,
     table_path=snakemake.output.table,
     unit_mis_path=snakemake.output.unit_mis,

@@ -1,9 +1,8 @@
 """Snakemake adapter: the static unit browser."""
 
-from dataclasses import replace
-
 from mis.browser import build_unit_browser
 from mis.runlog import log_to
+from mis.settings import BrowserSettings
 
 log_to(snakemake.log[0])
 build_unit_browser(
@@ -14,5 +13,5 @@ build_unit_browser(
     manifest_path=snakemake.input.manifest,
     images_root=snakemake.params.images_root,
     out_dir=snakemake.output.browser,
-    settings=replace(snakemake.params.settings, num_workers=snakemake.threads),
+    settings=BrowserSettings.from_params(snakemake.params.settings, {"num_workers": snakemake.params.run["threads"]}),
 )

@@ -3,6 +3,7 @@
 from mis.imi.release import FILE_MAP, dataset_path
 from mis.imi.scores import compute_imi_mis, load_units
 from mis.runlog import log_to
+from mis.settings import ScoringSettings
 
 log_to(snakemake.log[0])
 params = snakemake.params
@@ -24,8 +25,8 @@ compute_imi_mis(
     root,
     snakemake.input.human,
     params.conditions,
-    params.scoring,
-    params.device,
-    snakemake.threads,
+    ScoringSettings.from_params({"similarity": params.similarity, "alpha": params.alpha}, params.run),
+    params.run["device"],
+    params.run["threads"],
     dict(snakemake.output.items()),
 )

@@ -2,6 +2,7 @@
 
 from mis.runlog import log_to
 from mis.scoring import compute_mis
+from mis.settings import ScoringSettings
 
 log_to(snakemake.log[0])
 compute_mis(
@@ -9,10 +10,10 @@ compute_mis(
     tasks_path=snakemake.input.tasks,
     extremes_path=snakemake.input.extremes,
     layers_path=snakemake.input.layers,
-    scoring=snakemake.params.scoring,
+    scoring=ScoringSettings.from_params(snakemake.params.scoring, snakemake.params.run),
     embeddings_path=snakemake.input.get("embeddings"),
     images_root=snakemake.params.images_root,
     manifest_path=snakemake.input.get("manifest"),
-    device=snakemake.params.device,
+    device=snakemake.params.run["device"],
     units_path=snakemake.output.units,
 )

@@ -12,5 +12,5 @@ download_imi(
     files=snakemake.params.files,
     sha256=snakemake.params.sha256,
     allow_unverified=snakemake.params.allow_unverified,
-    timeout=snakemake.params.timeout,
+    timeout=snakemake.params.run["timeout"],
 )

@@ -1,6 +1,6 @@
 """Snakemake adapter: fit α on IMI units and validate MIS against human scores on held-out units."""
 
-from mis.imi.alpha import fit_alpha
+from mis.imi.alpha import ValidationSettings, fit_alpha
 from mis.runlog import log_to
 
 log_to(snakemake.log[0])
@@ -8,7 +8,7 @@ fit_alpha(
     his_path=snakemake.input.his,
     margins_path=snakemake.input.margins,
     conditions=snakemake.params.conditions,
-    settings=snakemake.params.settings,
+    settings=ValidationSettings.from_params(snakemake.params.settings),
     summary_path=snakemake.output.summary,
     units_path=snakemake.output.units,
     models_path=snakemake.output.models,

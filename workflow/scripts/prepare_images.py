@@ -6,7 +6,7 @@ from mis.images import manifest_fingerprint, prepare_images
 from mis.runlog import log_to
 
 log_to(snakemake.log[0])
-manifest = prepare_images(snakemake.params.images, snakemake.output.manifest, snakemake.params.tasks)
+manifest = prepare_images(snakemake.params.images, snakemake.output.manifest)
 logging.info(
     "%d images in %d categories, fingerprint %s",
     len(manifest),

@@ -11,9 +11,9 @@ sample_sae_vectors(
     seed=snakemake.params.seed,
     images_root=snakemake.params.images_root,
     manifest_path=snakemake.input.manifest,
-    device=snakemake.params.device,
-    threads=snakemake.threads,
-    batch_size=snakemake.params.batch_size,
-    num_workers=snakemake.params.num_workers,
+    device=snakemake.params.run["device"],
+    threads=snakemake.params.run["threads"],
+    batch_size=snakemake.params.run["batch_size"],
+    num_workers=snakemake.params.run["num_workers"],
     vectors_path=snakemake.output.vectors,
 )

@@ -11,7 +11,7 @@ train_model(
     seed=snakemake.params.seed,
     images_root=snakemake.params.images_root,
     manifest_path=snakemake.input.manifest,
-    device=snakemake.params.device,
+    device=snakemake.params.run["device"],
     threads=snakemake.params.threads,
     checkpoints=dict(zip(snakemake.params.epochs, snakemake.output.checkpoints)),
     accuracy_path=snakemake.output.accuracy,

@@ -2,13 +2,14 @@
 
 from mis.runlog import log_to
 from mis.sae.stages import train_sae
+from mis.settings import SaeSettings
 
 log_to(snakemake.log[0])
 train_sae(
-    settings=snakemake.params.settings,
+    settings=SaeSettings.from_params(snakemake.params.settings),
     layer_name=snakemake.params.layer,
     vectors_path=snakemake.input.vectors,
-    device=snakemake.params.device,
+    device=snakemake.params.run["device"],
     threads=snakemake.params.threads,
     dictionary_path=snakemake.output.dictionary,
 )

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mis.scoring import scores_from_margins, task_margins
-from mis.settings import ScoringSettings, TaskSettings
+from mis.settings import TaskSettings
 from mis.storage import read_arrays, read_table, write_table
 from mis.tasks import draw_tasks, rows_in, task_rng
 
@@ -69,11 +69,11 @@ def analyze_convergence(
     units_paths: list[str],
     embeddings_path: str,
     tasks: TaskSettings,
-    scoring: ScoringSettings,
+    alpha: float,
     table_path: str,
 ) -> pd.DataFrame:
     """The convergence table of every model, from cached extremes, unit tables and embeddings."""
-    n_tasks, n_refs, seed, alpha = tasks.n_tasks, tasks.n_refs, tasks.seed, scoring.alpha
+    n_tasks, n_refs, seed = tasks.n_tasks, tasks.n_refs, tasks.seed
     stored = read_arrays(embeddings_path)
     embeddings = stored["embeddings"]
     tables = []

@@ -32,6 +32,7 @@ from scipy.optimize import minimize_scalar
 from mis.bootstrap import CORRELATIONS, correlations, interval
 from mis.formula import hard_accuracy, unit_mis
 from mis.imi import UNIT_KEYS
+from mis.settings import Params
 from mis.storage import read_table, write_json, write_table
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class AlphaFit:
 
 
 @dataclass(frozen=True)
-class ValidationSettings:
+class ValidationSettings(Params):
     """The ``imi`` config values the validation uses."""
 
     objective: str = "likelihood"
