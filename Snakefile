@@ -57,3 +57,10 @@ rule all:
     input:
         ALL_FIGURES,
         rules.build_unit_browser.output.browser,
+
+
+# Before the first job: every input from outside the repository that the planned jobs need (the
+# `assets` params: images, weights, checkpoints, tables, the IMI release) is there, or the run stops
+# here listing each missing one with its config key and what to do (mis.assets).
+onstart:
+    check_assets(workflow.dag.needrun_jobs())

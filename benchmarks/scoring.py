@@ -14,6 +14,7 @@ Prints, from interleaved repeats on the same inputs (benchmarks/harness.py: medi
 from __future__ import annotations
 
 import argparse
+import json
 from functools import partial
 
 import numpy as np
@@ -22,9 +23,9 @@ from harness import measure, pin_threads, report
 from inputs import REPO, default_config, photos
 
 from mis.allocator import retain_freed_memory
+from mis.embeddings import task_embeddings
 from mis.scoring import task_margins
 from mis.similarity import build_embedder, embed_paths
-from mis.storage import read_arrays
 from mis.tasks import Tasks, draw_tasks, read_tasks, rows_of
 
 
@@ -86,13 +87,13 @@ def keep(results: dict, name: str, function, *args) -> None:
 def demo_scoring(args: argparse.Namespace) -> None:
     """The same comparison on the embedded default's real tasks (after `make run`)."""
     tasks_path = REPO / "results" / "tasks" / f"{args.demo_model}.npz"
-    embeddings_path = next((REPO / "results" / "embeddings").glob("*.npz"), None)
-    if not tasks_path.is_file() or embeddings_path is None:
+    receipt = next((REPO / "results" / "embeddings").glob(f"*/{args.demo_model}.npz"), None)
+    if not tasks_path.is_file() or receipt is None:
         print(f"(no cached results of {args.demo_model}: run `make run` first for the embedded-default comparison)")
         return
-    stored = read_arrays(embeddings_path)
-    tasks = rows_of(read_tasks(tasks_path), stored["image"], embeddings_path)
-    embeddings = stored["embeddings"]
+    store = json.loads(receipt.with_suffix(".json").read_text())["store"]
+    images, embeddings = task_embeddings(receipt, REPO / store)
+    tasks = rows_of(read_tasks(tasks_path), images, receipt)
     subset = Tasks(**{name: array[: args.loop_units] for name, array in vars(tasks).items()})
     candidates = {
         "per-unit, per-task loop": partial(task_loop_margins, embeddings, subset),

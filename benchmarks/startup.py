@@ -23,8 +23,13 @@ from inputs import REPO
 # built (timm imports torchvision, whose ops import torch._dynamo), torch._dynamo where an optimiser
 # is built (torch.optim imports it then). Module imports, so that any revision's src folder can be
 # compared.
+EMBED = "import importlib.util as u; __import__('mis.embeddings' if u.find_spec('mis.embeddings') else 'mis.stages')"
 JOBS = {
-    "extract_activations, embed_images": "import mis.stages, timm",
+    "extract_activations": "import mis.stages, timm",
+    # embed_images: mis.embeddings since it left mis.stages; torch and timm only where an image is
+    # not in the store yet
+    "embed_images, every image in the store": EMBED,
+    "embed_images, images to embed": f"{EMBED}; import mis.similarity, timm",
     # compute_mis: mis.scoring's since it left mis.stages (the torch stages)
     "compute_mis": "import mis.scoring as s; hasattr(s, 'compute_mis') or __import__('mis.stages')",
     "analyze_convergence": "import mis.analysis.convergence",

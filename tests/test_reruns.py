@@ -10,6 +10,7 @@ exactly the jobs whose params it changes and everything downstream of them.
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 from collections import Counter
 from pathlib import Path
@@ -17,8 +18,10 @@ from typing import Any
 
 import pytest
 import yaml
-from planning import PlannedJob, downstream, plan, pretend_finished
+from planning import downstream, pretend_finished
 from test_workflow import reduced_config, run
+
+from mis.planning import PlannedJob, plan
 
 from conftest import REPO, TINY_SIMILARITY
 
@@ -62,7 +65,7 @@ def is_plain(value: Any) -> bool:
 def test_every_param_is_recorded_except_how_a_job_runs(tmp_path: Path) -> None:
     """A guard against the next settings object: Snakemake would not record it, and a change of it
     would never re-run anything."""
-    jobs = plan(tmp_path, write(tmp_path, "config.yaml", every_block(tmp_path)), forceall=True)
+    jobs = plan(tmp_path, [write(tmp_path, "config.yaml", every_block(tmp_path))], forceall=True)
     rules = {job.rule for job in jobs}
     assert {"train_model", "train_sae", "evaluate_saes", "compute_imi_mis", "fit_alpha", "build_unit_browser"} <= rules
     for job in jobs:
@@ -95,11 +98,9 @@ BACKENDS = ["lite0-standin", "tiny-vit"]
 
 
 def jobs_of(rule: str, **wildcards: list[str]) -> set[tuple]:
-    """The keys of ``rule``'s jobs for every combination of the wildcard values given (one wildcard)."""
-    if not wildcards:
-        return {(rule, ())}
-    ((name, values),) = wildcards.items()
-    return {(rule, ((name, value),)) for value in values}
+    """The keys of ``rule``'s jobs for every combination of the wildcard values given."""
+    names = sorted(wildcards)
+    return {(rule, tuple(zip(names, values))) for values in itertools.product(*(wildcards[n] for n in names))}
 
 
 # Each setting, the new value, and the jobs whose own params it changes (everything downstream of
@@ -148,7 +149,7 @@ CHANGES = {
     "decoder": ({"extraction__decoder": "torchvision"}, jobs_of("extract_activations", model=ALL_MODELS)),
     "similarity": (
         {"similarity__weights": {"source": "random", "seed": 1}},
-        jobs_of("embed_images", similarity=["lite0-standin"])
+        jobs_of("embed_images", model=ALL_MODELS, similarity=["lite0-standin"])
         | jobs_of("compute_mis", model=ALL_MODELS)
         | jobs_of("compute_imi_mis", backend=["lite0-standin"]),
     ),
@@ -202,7 +203,7 @@ def finished(tmp_path_factory) -> tuple[Path, dict[str, Any], list[PlannedJob]]:
 
 def test_the_same_config_plans_nothing(finished) -> None:
     workdir, config, _ = finished
-    assert [job.key for job in plan(workdir, write(workdir, "same.yaml", config)) if job.reason] == []
+    assert [job.key for job in plan(workdir, [write(workdir, "same.yaml", config)]) if job.reason] == []
 
 
 @pytest.mark.parametrize("setting", CHANGES)
@@ -211,7 +212,7 @@ def test_a_changed_setting_reruns_exactly_what_it_changes(finished, setting: str
     values, direct = CHANGES[setting]
     keys = {job.key for job in jobs}
     assert direct <= keys, f"not jobs of the workflow: {sorted(direct - keys)}"
-    planned = plan(workdir, write(workdir, f"{setting}.yaml", changed(config, **values)))
+    planned = plan(workdir, [write(workdir, f"{setting}.yaml", changed(config, **values))])
     reasons = {job.key: job.reason for job in planned if job.reason}
     expected = downstream(jobs, direct)
     unexpected = {key: reasons[key] for key in set(reasons) - expected}

@@ -6,6 +6,10 @@
 With ``--dictionary sae.npz`` it scores the latents of a dictionary (e.g. a sparse autoencoder)
 read from that layer instead of its channels (file format: ``mis.sae.dictionary``).
 
+``python -m mis check-config CONFIG [TARGET …]`` lists every input from outside the repository
+that a run of the targets would need (images, weights, checkpoints, tables, the IMI release), with
+its config key and whether it is there, and exits with 1 if one is missing; nothing is run.
+
 ``python -m mis install-profile`` installs profiles/slurm as the user's ``slurm`` Snakemake profile
 (``make slurm-profile``); ``python -m mis config-docs`` writes config/README.md from the config
 schema (``make config-docs``).
@@ -99,6 +103,13 @@ def parser() -> argparse.ArgumentParser:
         "install-profile", help="install profiles/slurm as your `slurm` Snakemake profile, unless you have one"
     )
     install.add_argument("--name", default="slurm", help="profile name (default slurm: `snakemake --profile slurm`)")
+    check = commands.add_parser(
+        "check-config",
+        help="list the inputs from outside the repository that a run of the targets needs, and which are missing",
+    )
+    check.add_argument("config", type=Path, help="config file, e.g. config/paper.yaml")
+    check.add_argument("targets", nargs="*", default=["all"], help="Snakemake targets (default all)")
+    check.add_argument("--directory", type=Path, default=Path("."), help="the run's folder (default: here)")
     docs = commands.add_parser("config-docs", help="write config/README.md from the config schema's descriptions")
     docs.add_argument("--out", type=Path, default=CONFIG_README, help=f"default {CONFIG_README}")
     return main
@@ -113,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"kept the `{args.name}` profile that Snakemake already finds, {profile}; nothing installed")
         return 0
+    if args.command == "check-config":
+        return check_config(args.config, args.targets, args.directory)
     if args.command == "config-docs":
         args.out.write_text(config_reference(SCHEMA))
         print(f"wrote {args.out}")
@@ -130,6 +143,28 @@ def main(argv: list[str] | None = None) -> int:
         f"over {len(live)} non-constant units; written to {args.out}"
     )
     return 0
+
+
+def check_config(config: Path, targets: list[str], directory: Path) -> int:
+    """Print the assets of the jobs a run of ``targets`` would start in ``directory``; 1 if one is
+    missing, 2 if the config or the targets are wrong."""
+    from mis.assets import planned_assets, report
+    from mis.planning import plan
+
+    if not config.is_file():
+        print(f"error: config file not found: {config}", file=sys.stderr)
+        return 2
+    try:
+        jobs = [job for job in plan(directory, [config], targets) if job.reason]
+    except Exception as error:  # Snakemake's own errors (a bad config key, an unknown target) come in many types
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    assets = planned_assets(declaration for job in jobs for declaration in dict(job.params).get("assets", []))
+    missing = [asset for asset in assets if asset.missing]
+    print(f"{len(jobs)} jobs to run for {' '.join(targets)} with {config}; inputs from outside the repository:")
+    print(report(sorted(assets, key=lambda asset: (asset.missing, asset.key, asset.location))))
+    print(f"{len(missing)} missing" if missing else "nothing missing")
+    return 1 if missing else 0
 
 
 def score(args: argparse.Namespace) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mis.embeddings import task_embeddings
 from mis.formula import hard_accuracy, unit_mis
 from mis.results import unit_table
 from mis.settings import ScoringSettings
@@ -98,13 +99,15 @@ def compute_mis(
     layers_path: PathLike,
     scoring: ScoringSettings,
     embeddings_path: PathLike | None,
+    cache_dir: PathLike | None,
     images_root: PathLike,
     manifest_path: PathLike | None,
     device: str,
     units_path: PathLike,
 ) -> None:
-    """Per-unit MIS and hard accuracy for one model, as a tidy table: from the cached embeddings
-    (embedding backends) or by comparing every task's image pairs (pairwise backends)."""
+    """Per-unit MIS and hard accuracy for one model, as a tidy table: from its embeddings in the
+    store at ``cache_dir`` (embedding backends; ``embeddings_path`` is embed_images' receipt) or by
+    comparing every task's image pairs (pairwise backends)."""
     tasks = read_tasks(tasks_path)
     similarity = scoring.similarity
     if scoring.pairwise:  # torch and the backend's networks: only here
@@ -118,8 +121,8 @@ def compute_mis(
         )
         margins = margins_of(tasks)
     else:
-        stored = read_arrays(embeddings_path)
-        margins = task_margins(stored["embeddings"], rows_of(tasks, stored["image"], embeddings_path))
+        images, embeddings = task_embeddings(embeddings_path, cache_dir)
+        margins = task_margins(embeddings, rows_of(tasks, images, embeddings_path))
     scores = scores_from_margins(margins, scoring.alpha)
     if np.isnan(scores.margins).any():
         raise ValueError(f"NaN MIS for {model_name}: a task uses an image that could not be read or embedded")

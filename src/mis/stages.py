@@ -1,8 +1,8 @@
-"""The torch stages of the pipeline, each from input files to output files.
+"""The extraction stage of the pipeline, from input files to output files.
 
-The Snakemake scripts are thin adapters around these (the stages without torch live beside their
-logic: images.prepare_images, tasks.sample_tasks, scoring.compute_mis, results.summarize_models);
-tests and notebooks call them directly.
+The Snakemake scripts are thin adapters around the stages (the others live beside their logic:
+images.prepare_images, tasks.sample_tasks, embeddings.embed_images, scoring.compute_mis,
+results.summarize_models); tests and notebooks call them directly.
 """
 
 from __future__ import annotations
@@ -12,27 +12,23 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import torch
 
 from mis import __version__
 from mis.activations import extract_extremes, probe_layers
 from mis.allocator import retain_freed_memory
 from mis.datasets import ImageDataset
-from mis.embedding_cache import EmbeddingCache, image_keys
 from mis.images import manifest_fingerprint
 from mis.layers import Layer, layer_table, select_layers
 from mis.models import WeightsError, build_model, eval_transform, library_of, select_device, to_device
 from mis.sae.dictionary import load_dictionary
 from mis.sae.readout import check_widths, dictionary_layer, layer_table_with_dictionaries
 from mis.settings import ExtractionSettings
-from mis.similarity import build_embedder, embed_paths
 from mis.storage import read_table, sha256_of, write_arrays, write_json, write_table
-from mis.tasks import check_image_count, read_tasks, task_images
+from mis.tasks import check_image_count
 
 log = logging.getLogger(__name__)
 PathLike = str | os.PathLike
-EMBED_BLOCK = 4096  # images per cache shard: a killed run loses at most this many embeddings
 
 
 def extract_activations(
@@ -143,42 +139,3 @@ def _with_dictionaries(
     check_widths(loaded, counts[0], layers[0].name)
     readouts = [dictionary_layer(layers[0], dictionary, name) for name, dictionary in loaded.items()]
     return layers + readouts, counts + [dictionary.n_latents for dictionary in loaded.values()]
-
-
-def embed_images(
-    similarity: dict[str, Any],
-    images_root: PathLike,
-    manifest_path: PathLike,
-    tasks_paths: list[PathLike],
-    device: str,
-    threads: int,
-    cache_dir: PathLike,
-    embeddings_path: PathLike,
-    report_path: PathLike,
-) -> None:
-    """Embeddings of every image that some model's tasks use: each taken from the on-disk cache or
-    embedded once (and cached) with the configured similarity backend."""
-    torch.set_num_threads(threads)
-    retain_freed_memory()
-    manifest = read_table(manifest_path)
-    needed = np.unique(np.concatenate([task_images(read_tasks(p)) for p in tasks_paths]))
-    keys = list(image_keys(manifest["path"].to_numpy()[needed], manifest["bytes"].to_numpy()[needed]))
-    cache = EmbeddingCache(cache_dir)
-    embedder = None
-
-    def embed(positions: list[int]) -> np.ndarray:
-        nonlocal embedder
-        embedder = embedder or build_embedder(similarity, select_device(device))  # only if needed
-        paths = list(manifest["path"].to_numpy()[needed[positions]])
-        return embed_paths(embedder, images_root, paths, similarity["batch_size"], similarity["num_workers"])[0]
-
-    n_embedded = cache.fill(keys, embed, block=EMBED_BLOCK)
-    write_arrays(embeddings_path, image=needed, embeddings=cache.get(keys))
-    report = {
-        "similarity": similarity["name"],
-        "requested": len(needed),
-        "embedded": n_embedded,
-        "from_cache": len(needed) - n_embedded,
-    }
-    write_json(report_path, report)
-    log.info("%(requested)d images requested: %(embedded)d embedded, %(from_cache)d from the cache", report)

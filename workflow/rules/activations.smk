@@ -4,7 +4,7 @@ rule extract_activations:
     input:
         manifest=rules.prepare_images.output.manifest,
         checkpoint=training_checkpoint_input,
-        dictionaries=lambda wc: list(SAE_DICTIONARIES.get(wc.model, {}).values()),
+        dictionaries=lambda wc: trained_dictionaries(wc.model),
     output:
         extremes=paths.EXTREMES,
         layers=paths.LAYERS,
@@ -24,6 +24,7 @@ rule extract_activations:
         settings=lambda wc: extraction_settings(wc.model).params(),
         dictionaries=lambda wc: SAE_DICTIONARIES.get(wc.model, {}),
         images_root=config["images"]["root"],
+        assets=lambda wc: model_assets(wc.model),
         run=job_run(SETTINGS.extraction),
     script:
         "../scripts/extract_activations.py"

@@ -4,6 +4,8 @@ import os
 import re
 
 from mis import paths
+from mis.assets import check, declare_file, declare_folder, declare_imi, declare_similarity, declare_weights
+from mis.embedding_cache import STORE_FORMAT
 from mis.settings import Settings
 
 # Every stage's settings, built once from the validated config; rules pass the one they need.
@@ -50,9 +52,10 @@ def model_config_key(model):
 
 
 def training_checkpoint_input(wildcards):
-    """A training epoch's checkpoint is an input of its extraction, so that train_model runs first."""
+    """A checkpoint train_model writes is an input of its epoch's extraction, so that train_model
+    runs first; a user's checkpoint is an asset (model_assets), not an input."""
     epoch = TRAINING_EPOCHS.get(wildcards.model)
-    return [] if epoch is None else training_checkpoint(epoch)
+    return [] if epoch is None or "checkpoints" in TRAINING else training_checkpoint(epoch)
 
 
 if set(TRAINING_EPOCHS) & set(MODEL_SPECS):
@@ -78,6 +81,31 @@ if SAE:
         }
     }
     MODEL_LABELS[SAE.scored_model] = f"{MODEL_LABELS[SAE.model]}: {SAE.layer} and its dictionaries"
+
+
+def check_assets(jobs):
+    """Raise mis.assets.MissingAssets listing every missing input from outside that ``jobs`` need."""
+    check([declaration for job in jobs for declaration in job.params.get("assets", [])])
+
+
+def trained_dictionaries(model):
+    """The dictionary files of the SAE model that train_sae writes (inputs of its jobs)."""
+    return [file for name, file in SAE_DICTIONARIES.get(model, {}).items() if name not in dict(SAE.files)]
+
+
+def model_assets(model):
+    """The param `assets` of a job that builds ``model`` (mis.assets): its weights, unless
+    train_model writes them, and the user's dictionary files of the SAE model."""
+    declared = (
+        []
+        if model in TRAINING_EPOCHS and "train" in TRAINING
+        else [declare_weights(model_config_key(model), ALL_MODEL_SPECS[model])]
+    )
+    user_files = dict(SAE.files) if model in SAE_MODEL_SPECS else {}
+    return declared + [
+        declare_file(f"sae.dictionaries.{name}", path, "dictionary file", "set sae.dictionaries")
+        for name, path in user_files.items()
+    ]
 
 
 def extraction_settings(model):
@@ -124,10 +152,12 @@ def per_attempt(amount):
     return lambda wildcards, attempt: amount * attempt
 
 
-# The embedding store of this backend and image root: entries are keyed by paths below the root,
-# and any setting that changes embeddings (backend, variant, weights) selects another store.
-_EMBEDDING_SETTINGS = {k: v for k, v in config["similarity"].items() if k not in ("label", "batch_size", "num_workers")}
-_STORE_KEY = json.dumps([os.path.realpath(config["images"]["root"]), _EMBEDDING_SETTINGS], sort_keys=True)
+# The embedding store of this backend and image root: files are remembered by their paths below
+# the root, and any setting that changes embeddings (backend, variant, weights) or the store's
+# format selects another store.
+_STORE_KEY = json.dumps(
+    [STORE_FORMAT, os.path.realpath(config["images"]["root"]), SETTINGS.scoring.params()["similarity"]], sort_keys=True
+)
 EMBEDDING_CACHE = os.path.join(
     config["embedding_cache"], f"{SIMILARITY}-{hashlib.sha256(_STORE_KEY.encode()).hexdigest()[:12]}"
 )
@@ -148,9 +178,9 @@ if "imi" in config:
 
 
 def similarity_inputs(wildcards):
-    """Embedding backends score from the cached embeddings; pairwise ones read the task images."""
+    """Embedding backends score from the model's embeddings; pairwise ones read the task images."""
     if EMBEDDING_BACKEND:
-        return {"embeddings": paths.EMBEDDINGS.format(similarity=SIMILARITY)}
+        return {"embeddings": paths.EMBEDDINGS.format(similarity=SIMILARITY, model=wildcards.model)}
     return {"manifest": paths.MANIFEST}
 
 

@@ -1,14 +1,14 @@
 rule embed_images:
-    """Embed every image that some model's tasks use, once per backend: cached images are reused
-    across units, models and runs, and only new ones are embedded."""
+    """Embed every image that the model's tasks use: taken from the store (shared by every model,
+    run and config of the backend and image root) or embedded once into it; a receipt of which."""
     input:
         manifest=rules.prepare_images.output.manifest,
-        tasks=expand(rules.sample_tasks.output.tasks, model=ALL_MODELS),
+        tasks=rules.sample_tasks.output.tasks,
     output:
         embeddings=paths.EMBEDDINGS,
         report=paths.EMBEDDING_REPORT,
     log:
-        paths.log("embed_images", "{similarity}"),
+        paths.log("embed_images", "{similarity}/{model}"),
     conda:
         "../../envs/torch.yaml"
     threads: SETTINGS.threads.inference
@@ -19,6 +19,7 @@ rule embed_images:
     params:
         similarity=SETTINGS.scoring.params()["similarity"],
         images_root=config["images"]["root"],
+        assets=[declare_similarity(SETTINGS.scoring.params()["similarity"])],
         run=job_run(SETTINGS.scoring, cache_dir=EMBEDDING_CACHE),
     script:
         "../scripts/embed_images.py"

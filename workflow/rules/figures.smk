@@ -42,7 +42,6 @@ rule analyze_accuracy:
     input:
         summary=rules.summarize_models.output.summary,
         units=expand(rules.compute_mis.output.units, model=MODELS),
-        accuracy=ACCURACY_TABLE,
     output:
         table=paths.analysis("fig4"),
         densities=paths.analysis("fig4_densities"),
@@ -55,6 +54,12 @@ rule analyze_accuracy:
         models=MODELS,
         n_density_models=15,
         seed=config["seed"],
+        accuracy_table=ACCURACY_TABLE,
+        assets=[
+            declare_file(
+                "accuracy_table", ACCURACY_TABLE, "accuracy table (model, top1, source)", "set accuracy_table"
+            )
+        ],
     script:
         "../scripts/analyze_accuracy.py"
 
@@ -194,7 +199,7 @@ rule analyze_convergence:
     input:
         extremes=expand(rules.extract_activations.output.extremes, model=MODELS),
         units=expand(rules.compute_mis.output.units, model=MODELS),
-        embeddings=paths.EMBEDDINGS.format(similarity=SIMILARITY),
+        embeddings=expand(paths.EMBEDDINGS, similarity=SIMILARITY, model=MODELS),
     output:
         table=paths.analysis("convergence"),
     log:
@@ -209,6 +214,7 @@ rule analyze_convergence:
         models=MODELS,
         tasks=SETTINGS.tasks.params(),
         alpha=SETTINGS.scoring.alpha,
+        run=job_run(cache_dir=EMBEDDING_CACHE),
     script:
         "../scripts/analyze_convergence.py"
 

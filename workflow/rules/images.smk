@@ -14,5 +14,11 @@ rule prepare_images:
     params:
         images=config["images"],
         image_set=lambda wildcards: image_set_signature(config["images"]),
+        assets=[declare_folder("images.root", config["images"]["root"], "image folder", "set images.root")]
+        + (
+            [declare_file("images.file_list", config["images"]["file_list"], "file list", "set images.file_list")]
+            if config["images"].get("file_list")
+            else []
+        ),
     script:
         "../scripts/prepare_images.py"

@@ -20,6 +20,20 @@ if "imi" in config:
     IMI_NEEDED = [RESPONSES.format(table=IMI["response_table"])] + (
         [FILE_MAP] if IMI["trials_from"] == "file_map" or "stimuli_dir" not in IMI else []
     )
+    IMI_IMAGES = (
+        declare_folder(
+            "imi.imagenet_train",
+            IMI.get("imagenet_train", config["images"]["root"]),
+            "ImageNet train folder",
+            "set imi.imagenet_train",
+        )
+        if IMI["trials_from"] == "file_map"
+        else (
+            declare_folder("imi.stimuli_dir", IMI["stimuli_dir"], "stimulus folder", "set imi.stimuli_dir")
+            if "stimuli_dir" in IMI
+            else declare_imi(IMI["data_dir"], IMI_NEEDED, IMI["doi"])
+        )
+    )
     IMI_IMAGE_ROOT = (
         IMI.get("imagenet_train", config["images"]["root"])
         if IMI["trials_from"] == "file_map"
@@ -54,6 +68,7 @@ if "imi" in config:
             files=IMI["record_files"],
             sha256=IMI["sha256"],
             allow_unverified=IMI["allow_unverified"],
+            assets=[declare_imi(IMI["data_dir"], IMI_NEEDED, IMI["doi"])],
             run=job_run(timeout=IMI["timeout"]),
         script:
             "../scripts/download_imi.py"
@@ -105,6 +120,7 @@ if "imi" in config:
             conditions=IMI["conditions"],
             similarity=lambda wc: IMI_SCORING[wc.backend].params()["similarity"],
             alpha=SETTINGS.scoring.alpha,
+            assets=lambda wc: [declare_similarity(IMI_SCORING[wc.backend].params()["similarity"]), IMI_IMAGES],
             run=lambda wc, threads: job_run(IMI_SCORING[wc.backend])(wc, threads),
         script:
             "../scripts/compute_imi_mis.py"

@@ -27,6 +27,7 @@ if SAE:
                 gpu=GPUS,
             params:
                 model_spec=SAE_MODEL_SPEC,
+                assets=[declare_weights(f"models.{SAE.model}.weights", SAE_MODEL_SPEC)],
                 layer=SAE.layer,
                 n_vectors=SAE.n_vectors,
                 seed=config["seed"],
@@ -66,7 +67,7 @@ if SAE:
         layer replaced by the reconstruction) of every dictionary of the layer, in one pass."""
         input:
             manifest=rules.prepare_images.output.manifest,
-            dictionaries=list(SAE_DICTIONARIES[SAE.scored_model].values()),
+            dictionaries=trained_dictionaries(SAE.scored_model),
         output:
             metrics=paths.SAE_METRICS.format(model=SAE.model),
         log:
@@ -80,6 +81,7 @@ if SAE:
             gpu=GPUS,
         params:
             model_spec=SAE_MODEL_SPEC,
+            assets=model_assets(SAE.scored_model),
             layer=SAE.layer,
             dictionaries=SAE_DICTIONARIES[SAE.scored_model],
             evaluate_every=SAE.evaluate_every,

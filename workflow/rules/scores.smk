@@ -19,7 +19,8 @@ rule compute_mis:
     params:
         scoring=SETTINGS.scoring.params(),
         images_root=config["images"]["root"],
-        run=job_run(SETTINGS.scoring),
+        assets=[] if EMBEDDING_BACKEND else [declare_similarity(SETTINGS.scoring.params()["similarity"])],
+        run=job_run(SETTINGS.scoring, cache_dir=EMBEDDING_CACHE),
     script:
         "../scripts/compute_mis.py"
 

@@ -5,6 +5,8 @@
 
 if TRAINING:
     TRAINING_LABEL = TRAINING.get("label", TRAINING["name"])
+    # The accuracies of a user's checkpoints (config training.checkpoints.accuracy): an asset.
+    USER_ACCURACY = None if "train" in TRAINING else TRAINING["checkpoints"]["accuracy"]
 
     if "train" in TRAINING:
 
@@ -49,7 +51,7 @@ if TRAINING:
         results/mis/models.csv."""
         input:
             units=expand(rules.compute_mis.output.units, model=list(TRAINING_EPOCHS)),
-            accuracy=rules.train_model.output.accuracy if "train" in TRAINING else TRAINING["checkpoints"]["accuracy"],
+            accuracy=[rules.train_model.output.accuracy] if "train" in TRAINING else [],
         output:
             epochs=paths.analysis("fig7"),
             correlation=paths.analysis("fig7_correlation"),
@@ -61,6 +63,19 @@ if TRAINING:
             "../../envs/analysis.yaml"
         params:
             epochs=TRAINING_EPOCHS,
+            user_accuracy=USER_ACCURACY,
+            assets=(
+                []
+                if "train" in TRAINING
+                else [
+                    declare_file(
+                        "training.checkpoints.accuracy",
+                        USER_ACCURACY,
+                        "per-epoch accuracy CSV (columns epoch, top1)",
+                        "put it there, or set training.checkpoints.accuracy",
+                    )
+                ]
+            ),
         script:
             "../scripts/analyze_training.py"
 

@@ -8,7 +8,7 @@ analyze_accuracy(
     summary_path=snakemake.input.summary,
     models=snakemake.params.models,
     units_paths=list(snakemake.input.units),
-    accuracy_path=snakemake.input.accuracy,
+    accuracy_path=snakemake.params.accuracy_table,
     n_density_models=snakemake.params.n_density_models,
     seed=snakemake.params.seed,
     table_path=snakemake.output.table,

@@ -12,6 +12,7 @@ compute_mis(
     layers_path=snakemake.input.layers,
     scoring=ScoringSettings.from_params(snakemake.params.scoring, snakemake.params.run),
     embeddings_path=snakemake.input.get("embeddings"),
+    cache_dir=snakemake.params.run["cache_dir"],
     images_root=snakemake.params.images_root,
     manifest_path=snakemake.input.get("manifest"),
     device=snakemake.params.run["device"],

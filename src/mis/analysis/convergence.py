@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mis.embeddings import task_embeddings
 from mis.scoring import scores_from_margins, task_margins
 from mis.settings import TaskSettings
 from mis.storage import read_arrays, read_table, write_table
@@ -67,19 +68,20 @@ def analyze_convergence(
     models: list[str],
     extremes_paths: list[str],
     units_paths: list[str],
-    embeddings_path: str,
+    embeddings_paths: list[str],
+    cache_dir: str,
     tasks: TaskSettings,
     alpha: float,
     table_path: str,
 ) -> pd.DataFrame:
-    """The convergence table of every model, from cached extremes, unit tables and embeddings."""
+    """The convergence table of every model, from cached extremes, unit tables and embeddings
+    (embed_images' receipts, gathered from the store at ``cache_dir``)."""
     n_tasks, n_refs, seed = tasks.n_tasks, tasks.n_refs, tasks.seed
-    stored = read_arrays(embeddings_path)
-    embeddings = stored["embeddings"]
     tables = []
-    for model, extremes_path, units_path in zip(models, extremes_paths, units_paths):
+    for model, extremes_path, units_path, embeddings_path in zip(models, extremes_paths, units_paths, embeddings_paths):
+        images, embeddings = task_embeddings(embeddings_path, cache_dir)
         extremes = read_arrays(extremes_path)
-        top, bottom = (rows_in(stored["image"], extremes[k], embeddings_path) for k in ("top_idx", "bottom_idx"))
+        top, bottom = (rows_in(images, extremes[k], embeddings_path) for k in ("top_idx", "bottom_idx"))
         live = ~read_table(units_path)["constant"].to_numpy()
         tables.append(convergence_table(model, top, bottom, live, embeddings, n_tasks, n_refs, alpha, seed))
     table = pd.concat(tables, ignore_index=True)

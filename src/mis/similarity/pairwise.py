@@ -143,11 +143,17 @@ def _random_vgg16(vgg16: Callable, pretrained: bool) -> nn.Module:
     return vgg16(weights=None)
 
 
-def _backbone_source(weights_dir: Path | None, weights: WeightsEnum, what: str) -> AbstractContextManager[None]:
-    """Where a backbone's weights come from while the model is built: a seeded random initialisation,
-    or the checked torchvision checkpoint in ``weights_dir`` with downloads refused."""
-    if weights_dir is None:
-        return seeded()
+def check_weights(spec: dict[str, Any]) -> None:
+    """Raise a WeightsError naming the file, unless the backbone checkpoint of the pairwise backend
+    of the ``similarity`` config section is in its ``weights_dir`` (before any job needs it)."""
+    weights_dir = Path(spec["weights_dir"]) if spec.get("weights_dir") else Path(torch.hub.get_dir())
+    if spec["backend"] == "lpips":
+        _check_backbone(weights_dir, LPIPS_BACKBONES[spec["variant"]], f"LPIPS ({spec['variant']})")
+    else:
+        _check_backbone(weights_dir, DISTS_BACKBONE, "DISTS")
+
+
+def _check_backbone(weights_dir: Path, weights: WeightsEnum, what: str) -> None:
     relative = f"checkpoints/{checkpoint_name(weights.url)}"
     if missing(weights_dir, [(relative,)]):
         raise WeightsError(
@@ -155,6 +161,14 @@ def _backbone_source(weights_dir: Path | None, weights: WeightsEnum, what: str) 
             f"(config key 'similarity.weights_dir', a torch.hub folder; default $TORCH_HOME/hub). On a machine "
             f"with network, download {weights.url} and put it there."
         )
+
+
+def _backbone_source(weights_dir: Path | None, weights: WeightsEnum, what: str) -> AbstractContextManager[None]:
+    """Where a backbone's weights come from while the model is built: a seeded random initialisation,
+    or the checked torchvision checkpoint in ``weights_dir`` with downloads refused."""
+    if weights_dir is None:
+        return seeded()
+    _check_backbone(weights_dir, weights, what)
     return offline_torch_hub(weights_dir)
 
 
