@@ -49,8 +49,8 @@ def prepared(spec: dict[str, Any], layer_types: list[str]) -> tuple[nn.Module, l
     """(model on the CPU in channels-last, its reached layers of interest, units, eval transform, input size)."""
     model = to_device(build_model(spec), CPU)
     transform, input_size = eval_transform(model, library_of(spec))
-    layers, counts = probe_layers(model, select_layers(model, layer_types), input_size, CPU)
-    return model, layers, sum(counts), transform, tuple(input_size)
+    probe = probe_layers(model, select_layers(model, layer_types), input_size, CPU)
+    return model, probe.layers, sum(probe.counts), transform, tuple(input_size)
 
 
 def photos(config: dict[str, Any], limit: int | None = None) -> tuple[Path, list[str]]:

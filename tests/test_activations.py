@@ -21,7 +21,7 @@ from mis.activations import (
     quantiles,
     ranking_keys,
 )
-from mis.layers import layer_table, select_layers
+from mis.layers import Layout, layer_table, select_layers
 from mis.results import model_summary, unit_table
 
 
@@ -184,13 +184,21 @@ def test_pass_order_visits_a_systematic_sample_first() -> None:
 
 def test_aggregation_per_layout() -> None:
     x = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2, 3, 4, 5)
-    torch.testing.assert_close(aggregate(x, 1), x.mean(dim=(2, 3)))  # NCHW
+    torch.testing.assert_close(aggregate(x, Layout(1)), x.mean(dim=(2, 3)))  # NCHW
     channels_last = x.permute(0, 2, 3, 1)  # (B, H, W, C)
-    torch.testing.assert_close(aggregate(channels_last, -1), x.mean(dim=(2, 3)))
+    torch.testing.assert_close(aggregate(channels_last, Layout(3)), x.mean(dim=(2, 3)))
     tokens = x.reshape(2, 3, 20).transpose(1, 2)  # (B, T=20, C=3), CLS included in the mean
-    torch.testing.assert_close(aggregate(tokens, -1), tokens.mean(dim=1))
+    torch.testing.assert_close(aggregate(tokens, Layout(2)), tokens.mean(dim=1))
     flat = torch.randn(2, 7)
-    torch.testing.assert_close(aggregate(flat, -1), flat)
+    torch.testing.assert_close(aggregate(flat, Layout(1)), flat)
+    # Swin's windows: (B·nW, N, C), the 4 windows of an image next to each other
+    windows = tokens.reshape(2, 4, 5, 3).reshape(8, 5, 3)
+    torch.testing.assert_close(aggregate(windows, Layout(2, fold=4)), tokens.mean(dim=1))
+    # heads folded into the batch of a channels-first map: (B·heads, C, H, W)
+    heads = torch.arange(2 * 3 * 4 * 5 * 6, dtype=torch.float32).reshape(2, 3, 4, 5, 6)  # (B, heads, C, H, W)
+    torch.testing.assert_close(aggregate(heads.reshape(6, 4, 5, 6), Layout(1, fold=3)), heads.mean(dim=(1, 3, 4)))
+    # sequence-first tokens (T, B, C)
+    torch.testing.assert_close(aggregate(tokens.transpose(0, 1), Layout(2, batch_axis=1)), tokens.mean(dim=1))
 
 
 class TinyMixedNet(nn.Module):
@@ -391,9 +399,9 @@ def test_every_layer_yields_one_unit_per_declared_channel(architecture: str) -> 
     aggregate over the right axis: the unit count of each layer is its module's channel count."""
     model = timm.create_model(architecture, pretrained=False).eval()
     layers = select_layers(model, ["conv", "linear", "batchnorm", "layernorm", "groupnorm"])
-    reached, counts = probe_layers(model, layers, (3, 224, 224), torch.device("cpu"))
-    assert reached == layers
-    assert counts == [declared_width(layer.module) for layer in layers]
+    probe = probe_layers(model, layers, (3, 224, 224), torch.device("cpu"))
+    assert [layer.name for layer in probe.layers] == [layer.name for layer in layers] and not probe.excluded
+    assert probe.counts == [declared_width(layer.module) for layer in layers]
 
 
 def test_layers_never_called_are_dropped() -> None:
@@ -410,8 +418,12 @@ def test_layers_never_called_are_dropped() -> None:
     net = Net().eval()
     layers = select_layers(net, ["linear"])
     assert [layer.name for layer in layers] == ["embed", "attention.out_proj"]
-    reached, counts = probe_layers(net, layers, (3, 4, 4), torch.device("cpu"))
-    assert [layer.name for layer in reached] == ["embed"] and counts == [8]
+    probe = probe_layers(net, layers, (3, 4, 4), torch.device("cpu"))
+    assert [layer.name for layer in probe.layers] == ["embed"] and probe.counts == [8]
+    assert [(e.name, e.module_class) for e in probe.excluded] == [
+        ("attention.out_proj", "NonDynamicallyQuantizableLinear")
+    ]
+    assert "never called" in probe.excluded[0].reason
 
 
 def test_constant_unit_is_flagged_and_left_out_of_model_statistics() -> None:
@@ -438,7 +450,7 @@ def test_extraction_depends_on_the_thread_count_within_float_rounding(architectu
     torch.manual_seed(0)
     model = timm.create_model(architecture, pretrained=False).eval()
     layers = select_layers(model, ["conv", "batchnorm", "linear"])
-    layers, counts = probe_layers(model, layers, (3, 96, 96), torch.device("cpu"))
+    layers, counts, *_ = probe_layers(model, layers, (3, 96, 96), torch.device("cpu"))
     pixels = torch.randn(48, 3, 96, 96, generator=torch.Generator().manual_seed(0))
     settings = ExtractionSettings(k=5, batch_size=16)
     before = torch.get_num_threads()

@@ -20,7 +20,7 @@ from mis.activations import ActivationRecorder, aggregate, extract_extremes, pro
 from mis.api import score_layer
 from mis.datasets import ImageDataset
 from mis.images import build_manifest
-from mis.layers import find_layer, select_layers
+from mis.layers import Layout, find_layer, select_layers
 from mis.models import build_model, eval_transform, to_device, to_input
 from mis.sae.dictionary import Dictionary, DictionaryError, identity_dictionary, load_dictionary, save_dictionary
 from mis.sae.metrics import METRIC_COLUMNS, evaluate_dictionaries
@@ -69,7 +69,7 @@ def test_identity_read_out_equals_aggregate_exactly(layout: str) -> None:
     elif layout == "tokens":
         x, axis = x.flatten(2).transpose(1, 2).contiguous(), -1  # (B, T, C)
     identity = identity_dictionary(24)
-    assert torch.equal(aggregate(identity.read_out(x, axis), axis), aggregate(x, axis))
+    assert torch.equal(aggregate(identity.read_out(x, axis), Layout(axis)), aggregate(x, Layout(axis)))
     assert torch.equal(identity.reconstruct(x, axis), x)
 
 
@@ -80,7 +80,7 @@ def test_read_out_encodes_every_position_then_averages(kind: str) -> None:
     by_hand = torch.stack(
         [torch.stack([dictionary.encode(x[b, :, i, j]) for i in range(5) for j in range(4)]).mean(0) for b in range(3)]
     )
-    torch.testing.assert_close(aggregate(dictionary.read_out(x, 1), 1), by_hand)
+    torch.testing.assert_close(aggregate(dictionary.read_out(x, 1), Layout(1)), by_hand)
     if kind == "gated":  # a closed gate gives zero whatever the magnitude
         vectors = x.movedim(1, -1).reshape(-1, 6)
         closed = (vectors - dictionary.b_dec) @ dictionary.W_enc + dictionary.b_enc <= 0
@@ -102,8 +102,8 @@ def test_one_pass_scores_channels_and_several_dictionaries_of_one_module() -> No
         dictionary_layer(mix, relu, "relu-test"),
         dictionary_layer(mix, identity_dictionary(6), "identity"),
     ]
-    reached, counts = probe_layers(net, layers, (3, 8, 8), CPU)
-    assert reached == layers and counts == [4, 6, 4, 9, 6]
+    reached, counts, *_ = probe_layers(net, layers, (3, 8, 8), CPU)
+    assert [layer.name for layer in reached] == [layer.name for layer in layers] and counts == [4, 6, 4, 9, 6]
     table = layer_table_with_dictionaries(reached, counts)
     assert table["layer"].tolist() == ["conv", "mix", "conv/identity", "mix/relu-test", "mix/identity"]
     assert table["unit_offset"].tolist() == [0, 4, 10, 14, 23]

@@ -61,6 +61,7 @@ def test_every_imi_architecture_builds_offline_with_units(library: str, architec
     assert "conv" in types and types & NORMS
     assert "linear" in types or architecture == "RN50"  # CLIP RN50's only Linear layers are in its attention pool
     _, input_size = eval_transform(model, library)
-    reached, counts = probe_layers(model, layers, input_size, torch.device("cpu"))
+    reached, counts, excluded, _ = probe_layers(model, layers, input_size, torch.device("cpu"))
     assert len(counts) == len(reached) and min(counts) > 0
     assert len(reached) >= len(layers) - 12  # only weight-only Linear layers (CLIP attention) drop out
+    assert all("never called" in layer.reason for layer in excluded)

@@ -18,6 +18,7 @@ schema (``make config-docs``).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -110,6 +111,15 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("config", type=Path, help="config file, e.g. config/paper.yaml")
     check.add_argument("targets", nargs="*", default=["all"], help="Snakemake targets (default all)")
     check.add_argument("--directory", type=Path, default=Path("."), help="the run's folder (default: here)")
+    zoo = commands.add_parser(
+        "check-zoo",
+        help="extract every architecture of the sweep with random weights; a table of what is scored and its cost",
+    )
+    zoo.add_argument("--out", type=Path, default=Path("benchmarks/results/zoo.csv"), help="the table (resumable)")
+    zoo.add_argument("--include", nargs="+", default=["*"], help="patterns of the sweep's model names (default: all)")
+    zoo.add_argument("--timeout", type=float, default=1800, help="seconds per architecture")
+    zoo.add_argument("--retry", action="store_true", help="check the architectures that failed again")
+    zoo.add_argument("--one", help=argparse.SUPPRESS)  # one architecture, its row as JSON (the worker process)
     docs = commands.add_parser("config-docs", help="write config/README.md from the config schema's descriptions")
     docs.add_argument("--out", type=Path, default=CONFIG_README, help=f"default {CONFIG_README}")
     return main
@@ -126,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "check-config":
         return check_config(args.config, args.targets, args.directory)
+    if args.command == "check-zoo":
+        return check_zoo_command(args)
     if args.command == "config-docs":
         args.out.write_text(config_reference(SCHEMA))
         print(f"wrote {args.out}")
@@ -165,6 +177,18 @@ def check_config(config: Path, targets: list[str], directory: Path) -> int:
     print(report(sorted(assets, key=lambda asset: (asset.missing, asset.key, asset.location))))
     print(f"{len(missing)} missing" if missing else "nothing missing")
     return 1 if missing else 0
+
+
+def check_zoo_command(args: argparse.Namespace) -> int:
+    from mis.zoo_check import check_model, check_zoo, summary
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.one:
+        print(json.dumps(check_model(args.one)))
+        return 0
+    table = check_zoo(args.out, args.include, args.timeout, args.retry)
+    print(summary(table))
+    return 0 if (table["status"] == "ok").all() else 1
 
 
 def score(args: argparse.Namespace) -> pd.DataFrame:

@@ -13,9 +13,9 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -23,7 +23,7 @@ from torch import nn
 from tqdm import tqdm
 
 from mis.datasets import image_loader
-from mis.layers import Layer
+from mis.layers import Layer, Layout, declared_width
 from mis.models import ForwardCut, run_forward, to_input
 from mis.settings import ExtractionSettings
 from mis.storage import atomic_path
@@ -31,16 +31,16 @@ from mis.storage import atomic_path
 log = logging.getLogger(__name__)
 
 
-def aggregate(output: torch.Tensor, channel_axis: int) -> torch.Tensor:
-    """Scalar activation per (image, channel): the mean over every axis but batch and channel.
-
-    (B,C,H,W) with axis 1 → mean over H,W; tokens (B,T,C) or channels-last (B,H,W,C) with axis -1
-    → mean over T or H,W; (B,C) is returned as is.
-    """
-    axis = channel_axis % output.ndim
+def aggregate(output: torch.Tensor, layout: Layout) -> torch.Tensor:
+    """(images, channels): each channel's mean over every other axis of the image's part of the
+    output (``Layout``). (B,C,H,W) with channels on axis 1 → mean over H,W; tokens (B,T,C) or
+    channels-last (B,H,W,C) with channels last → over T or H,W; (B,C) as is; Swin's windows
+    (B·nW,N,C) → over the image's windows and their tokens."""
+    if layout.batch_axis != 0 or layout.fold != 1:
+        return layout.per_image(output).float().mean(dim=1)
+    axis = layout.channel_axis % output.ndim
     reduce = [d for d in range(1, output.ndim) if d != axis]
-    out = output.float().mean(dim=reduce) if reduce else output.float()
-    return out
+    return output.float().mean(dim=reduce) if reduce else output.float()
 
 
 # Ranking keys: an activation and an image index packed into one int64, so that one sort orders by
@@ -297,15 +297,15 @@ class ActivationRecorder:
         self._learn_cut = cut
         self._cut_after: int | None = None
         self._handles = [
-            layer.module.register_forward_hook(self._hook(i, layer.channel_axis, layer.readout))
+            layer.module.register_forward_hook(self._hook(i, layer.layout or Layout(layer.channel_axis), layer.readout))
             for i, layer in enumerate(self.layers)
         ]
 
-    def _hook(self, i: int, channel_axis: int, readout: Callable[[torch.Tensor, int], torch.Tensor] | None):
+    def _hook(self, i: int, layout: Layout, readout: Callable[[torch.Tensor, int], torch.Tensor] | None):
         def hook(module: nn.Module, inputs, output) -> None:
             if readout is not None:
-                output = readout(output, channel_axis)
-            self._outputs[i] = aggregate(output, channel_axis)
+                output = readout(output, layout.channel_axis)
+            self._outputs[i] = aggregate(output, layout)
             self._ran.append(i)
             if i == self._cut_after:
                 raise ForwardCut
@@ -331,27 +331,120 @@ class ActivationRecorder:
             handle.remove()
 
 
-@torch.inference_mode()
-def probe_layers(
-    model: nn.Module, layers: Sequence[Layer], input_size: Sequence[int], device: torch.device
-) -> tuple[list[Layer], list[int]]:
-    """The layers a forward pass of a blank image reaches, with their unit counts.
+@dataclass(frozen=True)
+class Excluded:
+    """A layer of interest that is not scored, and why."""
 
-    Some modules are used by weight only (nn.MultiheadAttention's ``out_proj`` in CLIP towers): no
-    hook ever fires on them, so they have no activations; they are dropped and logged.
-    """
-    recorder = ActivationRecorder(layers)
+    name: str
+    module_class: str
+    kind: str  # never_called, not_a_tensor, same_for_every_image, no_image_axis, no_width_axis
+    reason: str
+
+
+class Probe(NamedTuple):
+    layers: list[Layer]  # with their layouts
+    counts: list[int]  # units per layer
+    excluded: list[Excluded]
+    # An image's outputs depend on the other images of its batch (GCViT's global queries are tiled
+    # over the windows of all images of a batch, in timm as in the original code): score it with
+    # batches of one image, where the model's response to an image is its own.
+    mixes_images: bool = False
+
+
+NEVER_CALLED = (
+    "never called by the forward pass: the model uses it by weight only (e.g. nn.MultiheadAttention's "
+    "out_proj, or a fused qkv that BEiT, EVA-02 and SwinV2 apply with F.linear to its weight), so it has no output"
+)
+
+
+@torch.inference_mode()
+def probe_layers(model: nn.Module, layers: Sequence[Layer], input_size: Sequence[int], device: torch.device) -> Probe:
+    """Each layer's layout and unit count, from its outputs for one image and for two distinct
+    ones (seeded noise): the axis that grows with the number of images holds them (image-major,
+    with any windows, patches or heads of an image folded in), and the axis of the module's width
+    (``declared_width``) its channels. Layers that cannot be scored are excluded with the reason,
+    and logged: never called; an output that does not grow with the number of images (a table of
+    positions or relative-position biases, the same for every image); one with no axis of the
+    module's width. Where the first image's outputs in the pair differ from its outputs alone, the
+    model mixes the images of a batch (``Probe.mixes_images``)."""
+    images = torch.randn(2, *input_size, generator=torch.Generator().manual_seed(0)).to(device)
+    runs = [_outputs_of(model, layers, images[:1]), _outputs_of(model, layers, images)]
+    found, counts, excluded, mixes = [], [], [], False
+    for i, layer in enumerate(layers):
+        kind, reason = "never_called", NEVER_CALLED
+        if i in runs[0] and i in runs[1]:
+            layout, kind, reason = _layout(layer, runs[0][i], runs[1][i])
+            mixes = mixes or (layout is not None and not _same_first_image(layout, runs[0][i], runs[1][i]))
+            if layout is not None:
+                output = runs[0][i] if layer.readout is None else layer.readout(runs[0][i], layout.channel_axis)
+                found.append(replace(layer, layout=layout))
+                counts.append(int(output.shape[layout.channel_axis]))
+                continue
+        excluded.append(Excluded(layer.name, type(layer.module).__name__, kind, reason))
+    for layer in excluded:
+        log.warning("layer %s (%s) is not scored: %s", layer.name, layer.module_class, layer.reason)
+    if not found:
+        raise ValueError("no selected layer is reached by the forward pass, or none can be scored")
+    if mixes:
+        log.warning("an image's activations depend on the other images of its batch: it is scored in batches of one")
+    return Probe(found, counts, excluded, mixes)
+
+
+def _same_first_image(layout: Layout, one: torch.Tensor, two: torch.Tensor) -> bool:
+    """Whether the first image's part of a pair's output is its output alone (up to rounding)."""
+    first = two.narrow(layout.batch_axis, 0, layout.fold).float()
+    scale = float(one.float().abs().nan_to_num().max()) or 1.0
+    return torch.allclose(first, one.float(), rtol=1e-3, atol=1e-4 * scale, equal_nan=True)
+
+
+def _outputs_of(model: nn.Module, layers: Sequence[Layer], images: torch.Tensor) -> dict[int, Any]:
+    """Each layer's module output in a forward pass of ``images`` (its last call's)."""
+    outputs: dict[int, Any] = {}
+    handles = [
+        layer.module.register_forward_hook(lambda module, inputs, output, i=i: outputs.__setitem__(i, output))
+        for i, layer in enumerate(layers)
+    ]
     try:
-        model(torch.zeros(1, *input_size, device=device))
-        reached = {i: out.shape[1] for i, out in recorder._outputs.items()}
+        model(images)
     finally:
-        recorder.remove()
-    dropped = [layer.name for i, layer in enumerate(layers) if i not in reached]
-    if dropped:
-        log.warning("%d layers are never called in the forward pass and have no activations: %s", len(dropped), dropped)
-    if not reached:
-        raise ValueError("no selected layer is reached by the forward pass")
-    return [layers[i] for i in sorted(reached)], [reached[i] for i in sorted(reached)]
+        for handle in handles:
+            handle.remove()
+    return outputs
+
+
+def _layout(layer: Layer, one: Any, two: Any) -> tuple[Layout | None, str, str]:
+    """The layout of a layer's output from its outputs for one image and two, or why it has none
+    (a kind, and the reason in words)."""
+    if not isinstance(one, torch.Tensor) or not isinstance(two, torch.Tensor):
+        return None, "not_a_tensor", f"its output is a {type(one).__name__}, not a tensor"
+    if one.shape == two.shape:
+        return (
+            None,
+            "same_for_every_image",
+            (
+                f"its output, of shape {tuple(one.shape)}, does not grow with the number of images: it is the same "
+                "for every image (a table of positions or of relative-position biases), not a unit's response"
+            ),
+        )
+    grown = [d for d in range(one.ndim) if one.ndim == two.ndim and two.shape[d] == 2 * one.shape[d]]
+    others_equal = len(grown) == 1 and all(one.shape[d] == two.shape[d] for d in range(one.ndim) if d != grown[0])
+    if not others_equal:
+        shapes = f"for one image {tuple(one.shape)} and two {tuple(two.shape)}"
+        return None, "no_image_axis", f"its output's shape {shapes} has no axis of the images"
+    batch, fold = grown[0], one.shape[grown[0]]
+    width = declared_width(layer.module)
+    default = layer.channel_axis % one.ndim
+    candidates = [d for d in range(one.ndim) if d != batch and (width is None or one.shape[d] == width)]
+    if width is None:
+        candidates = [default] if default != batch else []
+    if not candidates:
+        return (
+            None,
+            "no_width_axis",
+            f"its output of shape {tuple(one.shape)} has no axis of the module's width {width}",
+        )
+    channel = default if default in candidates else candidates[0]
+    return Layout(channel_axis=channel, batch_axis=batch, fold=fold), "", ""
 
 
 def pass_order(n_images: int, sample_size: int) -> tuple[np.ndarray, int]:

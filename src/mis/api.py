@@ -48,17 +48,25 @@ def scoring_settings(path: PathLike = DEFAULT_CONFIG) -> ScoringSettings:
     return ScoringSettings.from_config(load_config(path, SCHEMA))
 
 
-def layer_row(model: nn.Module, layer: Layer, input_size: Sequence[int], device: torch.device) -> pd.DataFrame:
+def layer_row(
+    model: nn.Module, layer: Layer, input_size: Sequence[int], device: torch.device
+) -> tuple[pd.DataFrame, Layer, bool]:
     """The layer's row of the model's layer table: its channels, and its relative depth and width
     among all the model's scorable layers (as in the workflow's unit tables); for a dictionary
-    layer, its latents, and the depth and width of the layer it reads."""
+    layer, its latents, and the depth and width of the layer it reads. And the layer as probed
+    (with its layout), and whether the model mixes the images of a batch (``Probe.mixes_images``);
+    one that cannot be scored fails saying why."""
     dictionaries = [layer] if layer.readout else []
-    layers, counts = probe_layers(model, select_layers(model, list(LAYER_TYPES)) + dictionaries, input_size, device)
-    table = layer_table_with_dictionaries(layers, counts) if dictionaries else layer_table(layers, counts)
+    probe = probe_layers(model, select_layers(model, list(LAYER_TYPES)) + dictionaries, input_size, device)
+    if dictionaries:
+        table = layer_table_with_dictionaries(probe.layers, probe.counts)
+    else:
+        table = layer_table(probe.layers, probe.counts)
     row = table[table["layer"] == layer.name].reset_index(drop=True)
     if row.empty:
-        raise ValueError(f"layer '{layer.name}' is never called in the model's forward pass: it has no activations")
-    return row
+        reason = next((e.reason for e in probe.excluded if e.name == layer.name), "it is not reached")
+        raise ValueError(f"layer '{layer.name}' cannot be scored: {reason}")
+    return row, next(probed for probed in probe.layers if probed.name == layer.name), probe.mixes_images
 
 
 def read_through(layer: Layer, dictionary: Dictionary | PathLike, name: str | None, device: torch.device) -> Layer:
@@ -116,11 +124,13 @@ def score_layer(
     was_training = model.training
     model = to_device(model, dev).eval()
     try:
-        layer_info = layer_row(model, layer, input_size, dev)
+        layer_info, layer, mixes_images = layer_row(model, layer, input_size, dev)
         manifest = build_manifest(images_root, extensions)
         check_image_count(len(manifest), tasks_settings.images_per_side, names=("n_tasks", "n_refs"))
         dataset = ImageDataset(images_root, manifest["path"], transform_fn, input_size)
-        settings = ExtractionSettings(k=tasks_settings.images_per_side, batch_size=batch_size, num_workers=num_workers)
+        settings = ExtractionSettings(
+            k=tasks_settings.images_per_side, batch_size=1 if mixes_images else batch_size, num_workers=num_workers
+        )
         extremes = extract_extremes(model, [layer], dataset, int(layer_info["channels"][0]), dev, settings)
     except DictionaryError as error:  # raised in a forward hook: say which dictionary
         raise DictionaryError(f"dictionary layer '{layer.name}': {error}") from None

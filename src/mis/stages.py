@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import asdict, replace
 from typing import Any
 
 import torch
@@ -64,7 +65,10 @@ def extract_activations(
         raise WeightsError(f"model '{model_name}' (config key '{config_key}'): {error}") from error
     layers = select_layers(model, list(settings.layer_types), list(settings.include), list(settings.exclude))
     transform, input_size = eval_transform(model, library_of(model_spec))
-    layers, counts = probe_layers(model, layers, input_size, dev)
+    probe = probe_layers(model, layers, input_size, dev)
+    layers, counts = probe.layers, probe.counts
+    if probe.mixes_images:  # an image's activations are its own only in a batch of its own
+        settings = replace(settings, batch_size=1)
     if dictionaries:
         layers, counts = _with_dictionaries(layers, counts, dictionaries, dev)
     table = layer_table_with_dictionaries(layers, counts) if dictionaries else layer_table(layers, counts)
@@ -115,6 +119,8 @@ def extract_activations(
             "n_skipped": extremes.n_skipped,
             "n_layers": len(layers),
             "n_units": sum(counts),
+            "excluded_layers": [asdict(layer) for layer in probe.excluded],
+            "mixes_images": probe.mixes_images,
             "k": settings.k,
             "decoder": dataset.decoder,
             "mis_version": __version__,

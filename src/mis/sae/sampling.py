@@ -11,7 +11,7 @@ from torch import nn
 from tqdm import tqdm
 
 from mis.datasets import image_loader
-from mis.layers import Layer
+from mis.layers import Layer, Layout
 from mis.models import ForwardCut, run_forward, to_input
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def sample_vectors(
     captured: list[torch.Tensor] = []
 
     def hook(module: nn.Module, inputs, output: torch.Tensor) -> None:
-        captured.append(output.movedim(layer.channel_axis, -1).float().cpu())
+        captured.append((layer.layout or Layout(layer.channel_axis)).per_image(output).float().cpu())
         raise ForwardCut  # the rest of the model is not needed
 
     handle = layer.module.register_forward_hook(hook)
@@ -50,8 +50,7 @@ def sample_vectors(
             if not ok.any():
                 continue
             run_forward(model, to_input(images[ok], device))
-            output = captured.pop()
-            per_image = output.reshape(len(output), -1, output.shape[-1])  # (images, positions, C)
+            per_image = captured.pop()  # (images, positions, C)
             keys = torch.from_numpy(
                 np.stack(
                     [np.random.default_rng([seed, int(index)]).random(per_image.shape[1]) for index in indices[ok]]

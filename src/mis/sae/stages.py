@@ -14,9 +14,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from mis.activations import probe_layers
+from mis.activations import Probe, probe_layers
 from mis.datasets import ImageDataset
-from mis.layers import Layer, find_layer
+from mis.layers import find_layer
 from mis.models import build_model, eval_transform, library_of, select_device, to_device
 from mis.sae.dictionary import load_dictionary, save_dictionary
 from mis.sae.metrics import evaluate_dictionaries
@@ -29,18 +29,19 @@ log = logging.getLogger(__name__)
 PathLike = str | os.PathLike
 
 
-def _model_and_layer(model_spec: dict[str, Any], layer_name: str, device: torch.device) -> tuple[nn.Module, Layer]:
-    """The configured model and its layer; a layer it lacks fails naming config key ``sae.layer``."""
+def _model_layer_dataset(
+    model_spec: dict[str, Any], layer_name: str, device: torch.device, images_root: PathLike, paths: list[str]
+) -> tuple[nn.Module, Probe, ImageDataset]:
+    """The configured model, the probe of its layer (layout, channel count, whether the model mixes
+    the images of a batch), and the images; a layer the model lacks, or cannot score, fails naming
+    config key ``sae.layer``."""
     model = to_device(build_model(model_spec), device)
+    transform, input_size = eval_transform(model, library_of(model_spec))
     try:
-        return model, find_layer(model, layer_name)
+        probe = probe_layers(model, [find_layer(model, layer_name)], input_size, device)
     except ValueError as error:
         raise ValueError(f"config key 'sae.layer': {error}") from None
-
-
-def _dataset(model: nn.Module, model_spec: dict[str, Any], images_root: PathLike, paths: list[str]) -> ImageDataset:
-    transform, input_size = eval_transform(model, library_of(model_spec))
-    return ImageDataset(images_root, paths, transform, input_size)
+    return model, probe, ImageDataset(images_root, paths, transform, input_size)
 
 
 def sample_sae_vectors(
@@ -60,9 +61,10 @@ def sample_sae_vectors(
     pass, bounded memory; ``mis.sae.sampling``), stored as ``vectors`` (n, channels)."""
     torch.set_num_threads(threads)
     dev = select_device(device)
-    model, layer = _model_and_layer(model_spec, layer_name, dev)
-    dataset = _dataset(model, model_spec, images_root, list(read_table(manifest_path)["path"]))
-    vectors = sample_vectors(model, layer, dataset, n_vectors, seed, dev, batch_size, num_workers)
+    paths = list(read_table(manifest_path)["path"])
+    model, probe, dataset = _model_layer_dataset(model_spec, layer_name, dev, images_root, paths)
+    batch_size = 1 if probe.mixes_images else batch_size
+    vectors = sample_vectors(model, probe.layers[0], dataset, n_vectors, seed, dev, batch_size, num_workers)
     log.info("%d vectors of %d channels from layer %s", *vectors.shape, layer_name)
     write_arrays(vectors_path, vectors=vectors.numpy())
 
@@ -101,12 +103,12 @@ def evaluate_saes(
     dictionary with its ``kind``."""
     torch.set_num_threads(threads)
     dev = select_device(device)
-    model, layer = _model_and_layer(model_spec, layer_name, dev)
-    loaded = {name: load_dictionary(path).to(dev) for name, path in dictionaries.items()}
     paths = list(read_table(manifest_path)["path"])[::evaluate_every]
+    model, probe, dataset = _model_layer_dataset(model_spec, layer_name, dev, images_root, paths)
+    loaded = {name: load_dictionary(path).to(dev) for name, path in dictionaries.items()}
     log.info("%d dictionaries of layer %s on %d images", len(loaded), layer_name, len(paths))
-    dataset = _dataset(model, model_spec, images_root, paths)
-    check_widths(loaded, probe_layers(model, [layer], dataset.input_size, dev)[1][0], layer_name)
-    table = evaluate_dictionaries(model, layer, loaded, dataset, dev, batch_size, num_workers)
+    check_widths(loaded, probe.counts[0], layer_name)
+    batch_size = 1 if probe.mixes_images else batch_size
+    table = evaluate_dictionaries(model, probe.layers[0], loaded, dataset, dev, batch_size, num_workers)
     table.insert(1, "kind", [loaded[name].kind for name in table["dictionary"]])
     write_table(table, metrics_path)
