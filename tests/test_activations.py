@@ -4,6 +4,7 @@ choice, and resuming an interrupted pass."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import timm
 import torch
@@ -22,7 +23,7 @@ from mis.activations import (
     ranking_keys,
 )
 from mis.layers import Layout, layer_table, select_layers
-from mis.results import model_summary, unit_table
+from mis.results import constant_units, layer_scale, model_summary, unit_table
 
 
 def stream(values: torch.Tensor, k: int, batch_size: int, low_index_first: bool = True, order=None) -> RunningTopK:
@@ -434,7 +435,8 @@ def test_constant_unit_is_flagged_and_left_out_of_model_statistics() -> None:
     assert result.value_range[2] == 0 and (np.delete(result.value_range, 2) > 1e-3).all()
     table = layer_table(layers, [4])
     ties = (result.top_ties, result.bottom_ties)
-    units = unit_table("tiny", table, result.value_range, np.array([0.9, 0.8, 0.1, 0.7]), np.ones(4), 1e-8, ties)
+    extent = (result.top_val[0], result.bottom_val[0])
+    units = unit_table("tiny", table, extent, np.array([0.9, 0.8, 0.1, 0.7]), np.ones(4), 1e-8, ties)
     assert units["constant"].tolist() == [False, False, True, False]
     assert units["top_ties"].tolist() == [0, 0, 5, 0] and units["bottom_ties"].tolist() == [0, 0, 5, 0]
     summary = model_summary(units).iloc[0]
@@ -467,3 +469,16 @@ def test_extraction_depends_on_the_thread_count_within_float_rounding(architectu
     assert_same_extremes(one, two, all_activations(model, layers, pixels))
     for field in ("top_idx", "top_val", "bottom_idx", "bottom_val", "top_ties", "bottom_ties"):
         np.testing.assert_array_equal(getattr(one, field), getattr(again, field), err_msg=field)
+
+
+def test_constant_units_are_judged_against_their_layers_scale() -> None:
+    """A layer whose activations are all tiny (1e-11, as in a random-init MobileNetV4 hybrid) keeps
+    its units; a unit exactly constant, and a layer of zeros, are constant whatever the scale."""
+    layers = pd.DataFrame({"layer": ["tiny", "zeros", "normal"], "channels": [2, 2, 2]})
+    highest = np.array([3e-11, 2e-11, 0.0, 0.0, 2.0, 0.5])
+    lowest = np.array([1e-11, 2e-11, 0.0, 0.0, -1.0, 0.5 - 1e-9])
+    scale = layer_scale(highest, lowest, layers["channels"].tolist())
+    np.testing.assert_array_equal(scale, [3e-11, 3e-11, 0, 0, 2, 2])
+    constant = constant_units(highest - lowest, scale, 1e-8)
+    assert constant.tolist() == [False, True, True, True, False, True]
+    assert (highest - lowest < 1e-8).tolist() == [True, True, True, True, False, True]  # the absolute rule's

@@ -144,5 +144,11 @@ def score_layer(
     scores = scores_from_margins(margins, scoring.alpha)
     ties = (extremes.top_ties, extremes.bottom_ties)
     return unit_table(
-        name, layer_info, extremes.value_range, scores.mis, scores.hard_accuracy, scoring.constant_threshold, ties
+        name,
+        layer_info,
+        (extremes.top_val[0], extremes.bottom_val[0]),
+        scores.mis,
+        scores.hard_accuracy,
+        scoring.constant_threshold,
+        ties,
     )

@@ -27,21 +27,40 @@ UNIT_COLUMNS = [
 ]
 
 
+def layer_scale(highest: np.ndarray, lowest: np.ndarray, channels: Sequence[int]) -> np.ndarray:
+    """Per unit, the largest |activation| of any unit of its layer (units in layer order,
+    ``channels`` per layer)."""
+    magnitude = np.maximum(np.abs(highest), np.abs(lowest))
+    starts = np.cumsum([0, *channels[:-1]])
+    return np.repeat(np.maximum.reduceat(magnitude, starts) if len(magnitude) else magnitude, channels)
+
+
+def constant_units(value_range: np.ndarray, scale: np.ndarray, threshold: float) -> np.ndarray:
+    """Units whose range over the images (max − min) is at most ``threshold`` of their layer's
+    scale (``layer_scale``): relative, so that a layer whose activations are all tiny (1e-11 in a
+    random-init MobileNetV4 hybrid) keeps its units, and a unit that is exactly constant (a dead
+    ReLU, a zero filter) is constant at any scale, a layer of zeros included."""
+    return value_range <= threshold * scale
+
+
 def unit_table(
     model: str,
     layers: pd.DataFrame,
-    value_range: np.ndarray,
+    extent: tuple[np.ndarray, np.ndarray],
     mis: np.ndarray,
     hard_accuracy: np.ndarray,
     constant_threshold: float,
     ties: tuple[np.ndarray, np.ndarray],
 ) -> pd.DataFrame:
     """One row per unit. ``layers`` is the layer metadata table; unit arrays follow its unit order.
+    ``extent``: each unit's highest and lowest activation over the images (``constant_units``).
     ``ties``: per side (most, least activating), how many of a unit's task images were chosen by the
     index tie-break among images of equal activation (``RunningTopK.tied_at_cut``)."""
     repeat = layers["channels"].to_numpy()
     if repeat.sum() != len(mis):
         raise ValueError(f"layer table has {repeat.sum()} units, scores have {len(mis)}")
+    highest, lowest = extent
+    constant = constant_units(highest - lowest, layer_scale(highest, lowest, repeat), constant_threshold)
     table = pd.DataFrame(
         {
             "model": model,
@@ -50,7 +69,7 @@ def unit_table(
             "unit": np.concatenate([np.arange(c) for c in repeat]),
             "mis": mis,
             "hard_accuracy": hard_accuracy,
-            "constant": value_range < constant_threshold,
+            "constant": constant,
             "relative_depth": np.repeat(layers["relative_depth"].to_numpy(), repeat),
             "relative_width": np.repeat(layers["relative_width"].to_numpy(), repeat),
             "top_ties": ties[0],

@@ -127,12 +127,11 @@ def compute_mis(
     if np.isnan(scores.margins).any():
         raise ValueError(f"NaN MIS for {model_name}: a task uses an image that could not be read or embedded")
     extremes = read_arrays(extremes_path)
-    value_range = extremes["top_val"][:, 0] - extremes["bottom_val"][:, 0]
     ties = (extremes["top_ties"], extremes["bottom_ties"])
     table = unit_table(
         model_name,
         read_table(layers_path),
-        value_range,
+        (extremes["top_val"][:, 0], extremes["bottom_val"][:, 0]),
         scores.mis,
         scores.hard_accuracy,
         scoring.constant_threshold,

@@ -47,6 +47,8 @@ ROW = [
     "excluded",
     "excluded_kinds",  # kind: count
     "excluded_layers",
+    "constant_absolute",  # units whose range over the images is below 1e-8 (the rule before)
+    "constant_relative",  # units whose range is at most 1e-8 of their layer's largest |activation| (the rule now)
     "s_per_image",  # the extraction's CPU seconds per image
     "overhead",  # the extraction's CPU time over the bare forward's, same images, same process
     "error",
@@ -60,6 +62,7 @@ def check_model(name: str, n_images: int = 4, batch_size: int = 2, repeats: int 
     from mis.activations import extract_extremes, probe_layers
     from mis.layers import declared_width, select_layers
     from mis.models import build_model, eval_transform, run_forward
+    from mis.results import constant_units, layer_scale
     from mis.settings import DEFAULT_LAYER_TYPES, ExtractionSettings
 
     torch.set_num_threads(1)
@@ -77,10 +80,13 @@ def check_model(name: str, n_images: int = 4, batch_size: int = 2, repeats: int 
             for start in range(0, n_images, batch_size):
                 run_forward(model, images[start : start + batch_size])
 
-    def extraction() -> None:
-        extract_extremes(model, probe.layers, dataset, sum(probe.counts), torch.device("cpu"), settings)
+    def extraction():
+        return extract_extremes(model, probe.layers, dataset, sum(probe.counts), torch.device("cpu"), settings)
 
     bare()  # warm-up
+    extremes = extraction()
+    value_range = extremes.top_val[0] - extremes.bottom_val[0]
+    scale = layer_scale(extremes.top_val[0], extremes.bottom_val[0], probe.counts)  # the workflow's constant rule
     costs: dict[str, list[float]] = {"bare": [], "extraction": []}
     for _ in range(repeats):
         for what, run in (("bare", bare), ("extraction", extraction)):
@@ -102,6 +108,8 @@ def check_model(name: str, n_images: int = 4, batch_size: int = 2, repeats: int 
         "excluded": len(probe.excluded),
         "excluded_kinds": "; ".join(f"{kind}: {count}" for kind, count in sorted(kinds.items())),
         "excluded_layers": " ".join(layer.name for layer in probe.excluded),
+        "constant_absolute": int((value_range < 1e-8).sum()),
+        "constant_relative": int(constant_units(value_range, scale, 1e-8).sum()),
         "s_per_image": round(extraction_cost / n_images, 4),
         "overhead": round(extraction_cost / bare_cost, 3) if bare_cost > 0 else None,
         "error": "",
