@@ -3,6 +3,9 @@ choice, and resuming an interrupted pass."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -482,3 +485,99 @@ def test_constant_units_are_judged_against_their_layers_scale() -> None:
     constant = constant_units(highest - lowest, scale, 1e-8)
     assert constant.tolist() == [False, True, True, True, False, True]
     assert (highest - lowest < 1e-8).tolist() == [True, True, True, True, False, True]  # the absolute rule's
+
+
+def test_a_windowed_layer_averages_each_images_own_windows() -> None:
+    """Swin's qkv sees (images · windows, tokens, 3C): a unit's activation on an image is its mean
+    over that image's windows and tokens, computed here from images passed one at a time."""
+    torch.manual_seed(0)
+    model = timm.create_model("swin_tiny_patch4_window7_224", pretrained=False).eval()
+    layers = select_layers(model, ["linear"], include=[r"^layers\.2\.blocks\.1\.attn\.qkv$"])
+    probe = probe_layers(model, layers, (3, 224, 224), torch.device("cpu"))
+    (layer,) = probe.layers
+    assert (layer.layout.batch_axis, layer.layout.fold, probe.counts) == (0, 4, [1152])  # 4 windows of 7×7 at 14×14
+    images = torch.randn(3, 3, 224, 224, generator=torch.Generator().manual_seed(1))
+    alone = []
+    handle = layer.module.register_forward_hook(lambda module, inputs, output: alone.append(output.mean(dim=(0, 1))))
+    with torch.no_grad():
+        for image in images:
+            model(image[None])
+    handle.remove()
+    recorder = ActivationRecorder(probe.layers)
+    with torch.no_grad():
+        model(images)
+    torch.testing.assert_close(recorder.collect(), torch.stack(alone), rtol=1e-4, atol=1e-5)
+    recorder.remove()
+
+
+@pytest.mark.parametrize(
+    ("architecture", "module", "axis"),
+    [
+        ("convformer_s18", "stem.norm", 1),
+        ("test_efficientnet_ln", "bn1", 1),
+        ("convnext_atto", "stages.1.downsample.0", 1),
+    ],
+)
+def test_channels_first_layernorms_are_found_by_their_output(architecture: str, module: str, axis: int) -> None:
+    """timm's LayerNorm2d family (LayerNorm2dNoBias, LayerNormAct2d) normalises NCHW maps: a unit is
+    a channel, not a column of the image."""
+    model = timm.create_model(architecture, pretrained=False).eval()
+    layers = select_layers(model, ["layernorm"], include=[rf"^{re.escape(module)}$"])
+    probe = probe_layers(model, layers, (3, 96, 96), torch.device("cpu"))
+    assert probe.layers[0].layout.channel_axis == axis and probe.counts == [declared_width(layers[0].module)]
+
+
+def test_outputs_the_same_for_every_image_and_weight_only_layers_are_excluded_with_the_reason() -> None:
+    model = timm.create_model("xcit_nano_12_p16_224", pretrained=False).eval()
+    probe = probe_layers(model, select_layers(model, ["conv"]), (3, 224, 224), torch.device("cpu"))
+    assert [(e.name, e.kind) for e in probe.excluded] == [("pos_embed.token_projection", "same_for_every_image")]
+    model = timm.create_model("eva02_tiny_patch14_224", pretrained=False).eval()
+    probe = probe_layers(
+        model, select_layers(model, ["linear"], include=[r"^blocks\.0\."]), (3, 224, 224), torch.device("cpu")
+    )
+    assert [(e.name, e.kind) for e in probe.excluded] == [("blocks.0.attn.qkv", "never_called")]
+    assert "F.linear" in probe.excluded[0].reason
+
+
+def test_a_model_that_mixes_the_images_of_a_batch_is_scored_one_image_at_a_time(tmp_path) -> None:
+    """timm's GCViT tiles its global queries over the windows of every image of a batch: in a batch,
+    an image's activations depend on the others. The probe says so, and the extraction stage runs
+    images one at a time whatever the batch size asked for: each image's activations are its own."""
+    from mis.images import build_manifest
+    from mis.models import eval_transform
+    from mis.stages import extract_activations
+    from mis.storage import read_arrays, write_table
+
+    from conftest import DEMO_IMAGES
+
+    spec = {"architecture": "gcvit_xxtiny", "weights": {"source": "random", "seed": 0}}
+    settings = ExtractionSettings(k=3, batch_size=4, include=(r"^stages\.0\.blocks\.1\.attn\.proj$",))
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for path in sorted(DEMO_IMAGES.glob("*.jpg"))[:8]:
+        (folder / path.name).write_bytes(path.read_bytes())
+    write_table(build_manifest(str(folder), [".jpg"]), tmp_path / "manifest.csv")
+    out = {name: tmp_path / name for name in ("extremes.npz", "layers.csv", "meta.json")}
+    extract_activations("gcvit", spec, settings, folder, tmp_path / "manifest.csv", "cpu", 1, *out.values())
+    assert json.loads(out["meta.json"].read_text())["mixes_images"]
+    from mis.models import build_model
+
+    model = build_model(spec).eval()
+    transform, input_size = eval_transform(model)
+    layers = select_layers(model, ["linear"], include=list(settings.include))
+    probe = probe_layers(model, layers, input_size, torch.device("cpu"))
+    assert probe.mixes_images
+    images = torch.stack([transform(_rgb(path)) for path in sorted(folder.iterdir())])
+    alone = np.concatenate([all_activations(model, probe.layers, image[None]) for image in images])
+    batched = all_activations(model, probe.layers, images[:4])
+    assert not np.allclose(batched, alone[:4], rtol=1e-3, atol=1e-4)  # in a batch they would differ
+    extremes = read_arrays(out["extremes.npz"])
+    np.testing.assert_allclose(extremes["top_val"][:, 0], alone.max(axis=0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(extremes["bottom_val"][:, 0], alone.min(axis=0), rtol=1e-4, atol=1e-5)
+
+
+def _rgb(path):
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.convert("RGB")
