@@ -439,7 +439,7 @@ def test_constant_unit_is_flagged_and_left_out_of_model_statistics() -> None:
     table = layer_table(layers, [4])
     ties = (result.top_ties, result.bottom_ties)
     extent = (result.top_val[0], result.bottom_val[0])
-    units = unit_table("tiny", table, extent, np.array([0.9, 0.8, 0.1, 0.7]), np.ones(4), 1e-8, ties)
+    units = unit_table("tiny", table, extent, np.array([0.9, 0.8, 0.1, 0.7]), np.ones(4), 1e-8, ties, np.zeros(4))
     assert units["constant"].tolist() == [False, False, True, False]
     assert units["top_ties"].tolist() == [0, 0, 5, 0] and units["bottom_ties"].tolist() == [0, 0, 5, 0]
     summary = model_summary(units).iloc[0]

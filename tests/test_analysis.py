@@ -42,7 +42,7 @@ def units_table(models: int = 6, seed: int = 0) -> pd.DataFrame:
         "relative_depth",
         "relative_width",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=columns).assign(non_finite=False)
 
 
 def test_layer_tables_exclude_constant_units() -> None:

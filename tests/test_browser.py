@@ -86,7 +86,8 @@ def write_fake_results(results: Path, seed: int = 0) -> Path:
         hard = rng.integers(0, N_TASKS + 1, N_UNITS) / N_TASKS
         no_ties = (np.zeros(N_UNITS, np.int32),) * 2
         write_table(
-            unit_table(model, LAYERS, (top_val[:, 0], bottom_val[:, 0]), mis, hard, 1e-8, no_ties), files["units"]
+            unit_table(model, LAYERS, (top_val[:, 0], bottom_val[:, 0]), mis, hard, 1e-8, no_ties, np.zeros(len(mis))),
+            files["units"],
         )
     files = [result_paths(results, m) for m in MODELS]
     summarize_models([f["units"] for f in files], paths.located(paths.MODEL_SUMMARY, results))

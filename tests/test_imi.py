@@ -361,6 +361,7 @@ def test_extreme_units_per_model() -> None:
             "mis": [0.9, 0.5, 0.7, 0.95, 0.6, 0.99] + [0.8, 0.7, 0.6],
             "hard_accuracy": 1.0,
             "constant": [False, False, False, False, False, True] + [False] * 3,
+            "non_finite": False,
             "relative_depth": 0.5,
         }
     )

@@ -31,6 +31,7 @@ def units_table() -> pd.DataFrame:
             "mis": [0.8, 0.5, 0.9, 0.7, 0.5, 0.6, 0.65],
             "hard_accuracy": 0.5,
             "constant": [False, True, False, False, True, False, False],
+            "non_finite": False,
             "top_ties": 0,
             "bottom_ties": 0,
         }

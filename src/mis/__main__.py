@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,9 @@ import pandas as pd
 
 from mis.api import DEFAULT_CONFIG, SCHEMA, score_layer, scoring_settings
 from mis.cluster import install_profile
-from mis.config import config_reference
+from mis.config import ConfigError, config_reference, read_yaml
 from mis.models import WeightsError, build_model, eval_transform
+from mis.results import live
 from mis.storage import write_table
 from mis.tasks import TooFewImages
 
@@ -119,6 +121,7 @@ def parser() -> argparse.ArgumentParser:
     zoo.add_argument("--include", nargs="+", default=["*"], help="patterns of the sweep's model names (default: all)")
     zoo.add_argument("--timeout", type=float, default=1800, help="seconds per architecture")
     zoo.add_argument("--retry", action="store_true", help="check the architectures that failed again")
+    zoo.add_argument("--workers", type=int, default=1, help="architectures checked at a time (one thread each)")
     zoo.add_argument("--one", help=argparse.SUPPRESS)  # one architecture, its row as JSON (the worker process)
     docs = commands.add_parser("config-docs", help="write config/README.md from the config schema's descriptions")
     docs.add_argument("--out", type=Path, default=CONFIG_README, help=f"default {CONFIG_README}")
@@ -144,15 +147,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
+        check_out(args.out)
         units = score(args)
     except (ValueError, OSError, WeightsError) as error:  # bad input: a message, not a traceback
         print(f"error: {error}", file=sys.stderr)
         return 2
     write_table(units, args.out)
-    live = units[~units["constant"]]
+    scored = units[live(units)]
     print(
-        f"{len(units)} units of {args.model} {units['layer'].iloc[0]}: mean MIS {live['mis'].mean():.3f} "
-        f"over {len(live)} non-constant units; written to {args.out}"
+        f"{len(units)} units of {args.model} {units['layer'].iloc[0]}: mean MIS {scored['mis'].mean():.3f} "
+        f"over {len(scored)} non-constant units; written to {args.out}"
     )
     return 0
 
@@ -163,8 +167,10 @@ def check_config(config: Path, targets: list[str], directory: Path) -> int:
     from mis.assets import planned_assets, report
     from mis.planning import plan
 
-    if not config.is_file():
-        print(f"error: config file not found: {config}", file=sys.stderr)
+    try:
+        read_yaml(config)  # a syntax error with its line: Snakemake's own message names neither
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     try:
         jobs = [job for job in plan(directory, [config], targets) if job.reason]
@@ -186,9 +192,19 @@ def check_zoo_command(args: argparse.Namespace) -> int:
     if args.one:
         print(json.dumps(check_model(args.one)))
         return 0
-    table = check_zoo(args.out, args.include, args.timeout, args.retry)
+    table = check_zoo(args.out, args.include, args.timeout, args.retry, args.workers)
     print(summary(table))
     return 0 if (table["status"] == "ok").all() else 1
+
+
+def check_out(out: Path) -> None:
+    """Before any work: ``--out`` can be written (its folder made, if need be)."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ValueError(f"--out {out}: a part of its folder {out.parent} is a file, not a folder") from None
+    if out.is_dir() or not os.access(out.parent, os.W_OK):
+        raise ValueError(f"--out {out}: cannot write there")
 
 
 def score(args: argparse.Namespace) -> pd.DataFrame:

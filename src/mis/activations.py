@@ -180,6 +180,7 @@ class UnitStatistics:
     merge_rows: int = 256
     thresholds: torch.Tensor | None = None  # (2·levels, units), set by calibrate()
     trackers: dict[str, RunningTopK] = field(init=False)
+    non_finite: torch.Tensor = field(init=False)  # (units,): images on which the unit was NaN or ±inf
     _pending: list[tuple[torch.Tensor, torch.Tensor]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
@@ -191,6 +192,7 @@ class UnitStatistics:
         }
         for i in range(2 * len(self.levels)):
             self.trackers[f"near{i}"] = RunningTopK(self.n_near, self.n_units, self.device)
+        self.non_finite = torch.zeros(self.n_units, dtype=torch.int64, device=self.device)
 
     @property
     def probs(self) -> list[float]:
@@ -209,6 +211,7 @@ class UnitStatistics:
         values = torch.cat([v for v, _ in self._pending])
         indices = torch.cat([i for _, i in self._pending])
         self._pending.clear()
+        self.non_finite += (~torch.isfinite(values)).sum(dim=0)
         self.trackers["top"].update(values, indices)
         self.trackers["bottom"].update(-values, indices)
         if self.thresholds is not None:
@@ -229,10 +232,12 @@ class UnitStatistics:
     def state(self) -> dict[str, Any]:
         self.flush()
         thresholds = None if self.thresholds is None else self.thresholds.cpu()
-        return {"thresholds": thresholds, **{name: t.state() for name, t in self.trackers.items()}}
+        trackers = {name: t.state() for name, t in self.trackers.items()}
+        return {"thresholds": thresholds, "non_finite": self.non_finite.cpu(), **trackers}
 
     def load(self, state: dict[str, Any]) -> None:
         self.thresholds = None if state["thresholds"] is None else state["thresholds"].to(self.device)
+        self.non_finite = state["non_finite"].to(self.device)
         for name, tracker in self.trackers.items():
             tracker.load(state[name])
 
@@ -251,6 +256,7 @@ class Extremes:
     near_idx: np.ndarray  # (Q, n_near, units): images closest to each quantile
     top_ties: np.ndarray  # (units,) kept images in a tie that crosses the k-th rank (RunningTopK.tied_at_cut)
     bottom_ties: np.ndarray  # (units,)
+    non_finite: np.ndarray  # (units,) images on which the unit was NaN or ±inf: such a unit is not scored
     n_images: int
     n_skipped: int
 
@@ -275,6 +281,7 @@ class Extremes:
             near_idx=(torch.stack(near).cpu().numpy() if n_quantiles else np.zeros((0, 0, stats.n_units), np.int32)),
             top_ties=top.tied_at_cut().cpu().numpy(),
             bottom_ties=bottom.tied_at_cut().cpu().numpy(),
+            non_finite=stats.non_finite.cpu().numpy(),
             n_images=n_images,
             n_skipped=n_skipped,
         )
@@ -524,7 +531,7 @@ def extract_extremes(
 
 
 # Bumped whenever the trackers' state changes shape, so that an older checkpoint is not resumed.
-STATE_FORMAT = 2
+STATE_FORMAT = 3
 
 
 def _save_checkpoint(path, signature, position: int, n_skipped: int, stats: UnitStatistics) -> None:

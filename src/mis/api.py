@@ -151,4 +151,5 @@ def score_layer(
         scores.hard_accuracy,
         scoring.constant_threshold,
         ties,
+        extremes.non_finite > 0,
     )

@@ -65,9 +65,41 @@ def _folder(key: str, path: str | os.PathLike, what: str, remedy: str) -> Asset:
     return Asset(key, str(path), None if found else f"{what} not found; {remedy}")
 
 
-def weights_assets(spec: Mapping[str, Any], key: str) -> list[Asset]:
-    """The weights of a model spec: a package or file checkpoint (checked as the model loads it,
-    checksum included), or the library's hub weights (in the cache, or a reachable hub)."""
+def architecture_asset(spec: Mapping[str, Any], key: str) -> list[Asset]:
+    """The architecture of a model spec, if its library does not know it: near names suggested."""
+    import difflib
+
+    library, architecture = spec.get("library", "timm"), spec["architecture"]
+    known = _architectures(library)
+    name = architecture.split(".")[0] if library == "timm" else architecture
+    if name in known:
+        return []
+    near = difflib.get_close_matches(name, known, n=5, cutoff=0.6)
+    return [Asset(key, f"{library} {architecture}", f"{library} has no architecture '{name}'; near names: {near}")]
+
+
+@functools.cache
+def _architectures(library: str) -> tuple[str, ...]:
+    if library == "timm":
+        import timm
+
+        return tuple(timm.list_models())
+    if library == "torchvision":
+        import torchvision
+
+        return tuple(torchvision.models.list_models())
+    import open_clip
+
+    return tuple(open_clip.list_models())
+
+
+def weights_assets(spec: Mapping[str, Any], key: str, architecture_key: str | None = None) -> list[Asset]:
+    """The architecture of a model spec (its library knows it) and its weights: a package or file
+    checkpoint (checked as the model loads it, checksum included), or the library's hub weights (in
+    the cache, or a reachable hub)."""
+    unknown = architecture_asset(spec, architecture_key or key.replace(".weights", ".architecture"))
+    if unknown:
+        return unknown
     weights = spec["weights"]
     if weights["source"] in ("package", "file"):
         from mis.models import WeightsError, checkpoint_path
@@ -146,6 +178,28 @@ def _offline(host: str) -> bool:
     return not host_reachable(host)
 
 
+def _layer(key: str, spec: Mapping[str, Any], layer: str) -> Asset:
+    from mis.layers import find_layer
+    from mis.models import build_model
+
+    location = f"{layer} of {spec['architecture']}"
+    try:
+        find_layer(build_model(spec), layer)
+    except Exception as error:  # an unknown layer, or an architecture that cannot be built
+        return Asset(key, location, str(error))
+    return Asset(key, location)
+
+
+def _dictionary(key: str, path: str) -> Asset:
+    from mis.sae.dictionary import DictionaryError, load_dictionary
+
+    try:
+        load_dictionary(path)
+    except (DictionaryError, FileNotFoundError) as error:
+        return Asset(key, path, f"{error}; set sae.dictionaries")
+    return Asset(key, path)
+
+
 def similarity_assets(similarity: Mapping[str, Any]) -> list[Asset]:
     """The weights of the similarity backend, checked as its builder checks them."""
     backend = similarity["backend"]
@@ -188,10 +242,21 @@ def declare_folder(key: str, path: str, what: str, remedy: str) -> dict[str, Any
     return {"kind": "folder", "key": key, "path": str(path), "what": what, "remedy": remedy}
 
 
-def declare_weights(key: str, spec: Mapping[str, Any]) -> dict[str, Any]:
-    """A model's weights; a checkpoint file's state is part of it."""
+def declare_weights(key: str, spec: Mapping[str, Any], architecture_key: str | None = None) -> dict[str, Any]:
+    """A model's architecture and weights; a checkpoint file's state is part of it."""
     state = file_state(spec["weights"]["path"]) if spec["weights"]["source"] == "file" else ""
-    return {"kind": "weights", "key": key, "spec": dict(spec), "state": state}
+    return {"kind": "weights", "key": key, "architecture_key": architecture_key, "spec": dict(spec), "state": state}
+
+
+def declare_dictionary(name: str, path: str) -> dict[str, Any]:
+    """A user's dictionary file (``mis.sae.dictionary``), checked by loading it."""
+    return {"kind": "dictionary", "key": f"sae.dictionaries.{name}", "path": str(path), "state": file_state(path)}
+
+
+def declare_layer(key: str, spec: Mapping[str, Any], layer: str) -> dict[str, Any]:
+    """A layer the config names in a model (checked in the architecture, with random weights)."""
+    spec = {**spec, "weights": {"source": "random"}}
+    return {"kind": "layer", "key": key, "spec": spec, "layer": layer}
 
 
 def declare_similarity(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -210,7 +275,11 @@ def resolve(declaration: Mapping[str, Any]) -> list[Asset]:
     if kind == "folder":
         return [_folder(declaration["key"], declaration["path"], declaration["what"], declaration["remedy"])]
     if kind == "weights":
-        return weights_assets(declaration["spec"], declaration["key"])
+        return weights_assets(declaration["spec"], declaration["key"], declaration.get("architecture_key"))
+    if kind == "dictionary":
+        return [_dictionary(declaration["key"], declaration["path"])]
+    if kind == "layer":
+        return [_layer(declaration["key"], declaration["spec"], declaration["layer"])]
     if kind == "similarity":
         return similarity_assets(declaration["spec"])
     if kind == "imi":

@@ -34,7 +34,7 @@ from PIL import Image
 from torchvision import transforms
 
 from mis.datasets import ImageDataset
-from mis.results import model_summary
+from mis.results import live, model_summary
 from mis.settings import BrowserSettings
 from mis.storage import atomic_directory, read_arrays, read_table
 from mis.tasks import Tasks, read_tasks
@@ -91,7 +91,7 @@ def _numbers(values: Iterable[float]) -> list[float | None]:
 def layer_summary(units: pd.DataFrame) -> pd.DataFrame:
     """Per layer, in network order: type, channels, relative depth and width, and the mean MIS and
     hard accuracy of its non-constant units (constant units have no meaningful score)."""
-    live = units[~units["constant"]]
+    scored = units[live(units)]
     first = units.drop_duplicates("layer").set_index("layer")
     table = pd.DataFrame(
         {
@@ -99,8 +99,8 @@ def layer_summary(units: pd.DataFrame) -> pd.DataFrame:
             "channels": units.groupby("layer", sort=False).size(),
             "relative_depth": first["relative_depth"],
             "relative_width": first["relative_width"],
-            "mean_mis": live.groupby("layer", sort=False)["mis"].mean(),
-            "mean_hard_accuracy": live.groupby("layer", sort=False)["hard_accuracy"].mean(),
+            "mean_mis": scored.groupby("layer", sort=False)["mis"].mean(),
+            "mean_hard_accuracy": scored.groupby("layer", sort=False)["hard_accuracy"].mean(),
             "n_constant": units.groupby("layer", sort=False)["constant"].sum(),
         },
         index=first.index,
@@ -113,8 +113,8 @@ def units_with_images(units: pd.DataFrame, per_layer: int | None) -> np.ndarray:
     non-constant units (bounds the thumbnails of a paper-scale run)."""
     if per_layer is None:
         return np.ones(len(units), dtype=bool)
-    live = units[~units["constant"]].sort_values("mis", kind="stable")
-    by_layer = live.groupby("layer", sort=False)
+    scored = units[live(units)].sort_values("mis", kind="stable")
+    by_layer = scored.groupby("layer", sort=False)
     chosen = by_layer.head(per_layer).index.union(by_layer.tail(per_layer).index)
     return units.index.isin(chosen)
 

@@ -41,7 +41,7 @@ def validate_config(config: dict[str, Any], schema_path: str | Path) -> dict[str
     schema = yaml.safe_load(Path(schema_path).read_text())
     _typed_strings(config, schema, schema)
     validator_cls = jsonschema.validators.validator_for(schema)
-    validator = _with_defaults(validator_cls)(schema)
+    validator = _with_defaults(validator_cls)(schema, format_checker=jsonschema.FormatChecker(["regex"]))
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]
@@ -90,8 +90,21 @@ def load_config(config_path: str | Path, schema_path: str | Path) -> dict[str, A
     path = Path(config_path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
-    config = yaml.safe_load(path.read_text()) or {}
-    return validate_config(config, schema_path)
+    return validate_config(read_yaml(path), schema_path)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML config file's content; a syntax error names the file, line and column."""
+    try:
+        content = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"config file {path}{where}: not valid YAML: {problem}") from None
+    if not isinstance(content, dict):
+        raise ConfigError(f"config file {path}: holds a {type(content).__name__}, not a mapping of config keys")
+    return content
 
 
 def _with_defaults(validator_cls: type) -> type:

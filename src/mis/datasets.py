@@ -25,6 +25,25 @@ ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 SRGB = ImageCms.createProfile("sRGB")
 DECODERS = ("pil", "torchvision")
 JPEG_MAGIC = b"\xff\xd8\xff"
+# Eval transforms resize the shorter side to the input's: an image whose sides differ more than
+# this many times would be resized to over this many times the input's pixels (a 60000×1 PNG of
+# 260 bytes to a 12 GB image), so it is skipped as unreadable.
+MAX_ASPECT = 64
+
+
+class PathologicalImage(OSError):
+    """An image the transforms cannot take (its shape): skipped like an unreadable one."""
+
+
+def check_shape(width: int, height: int) -> None:
+    """Raise PathologicalImage for an empty image or sides further apart than MAX_ASPECT."""
+    if min(width, height) < 1:
+        raise PathologicalImage(f"it has no pixels ({width}×{height})")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise PathologicalImage(
+            f"its sides, {width}×{height}, differ more than {MAX_ASPECT} times: resized for the model it "
+            f"would hold over {MAX_ASPECT} times the input's pixels"
+        )
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -126,10 +145,10 @@ def tensor_transform(transform: Callable) -> Callable[[torch.Tensor], torch.Tens
 
 
 class ImageDataset(torch.utils.data.Dataset):
-    """Images of a manifest as tensors. An undecodable image or tar member, or one larger than
-    Pillow's decompression-bomb limit, yields ``ok=False`` (it is skipped and counted by the caller,
-    and logged here); a missing file, shard or member is an error, since the dataset changed under
-    the manifest.
+    """Images of a manifest as tensors. An undecodable image or tar member, one larger than Pillow's
+    decompression-bomb limit, or one whose sides differ more than MAX_ASPECT times, yields
+    ``ok=False`` (it is skipped and counted by the caller, and logged here by name); a missing file,
+    shard or member is an error, since the dataset changed under the manifest.
 
     ``decoder="torchvision"`` decodes JPEGs with ``torchvision.io.decode_jpeg`` and applies the
     transform to the uint8 tensor (``tensor_transform``): about twice as fast as Pillow on CPU.
@@ -164,6 +183,7 @@ class ImageDataset(torch.utils.data.Dataset):
                 return tensor, index, True
         try:
             with self._open_image(path) as image:
+                check_shape(*image.size)
                 tensor = self.transform(to_rgb(image))
             return tensor, index, True
         except FileNotFoundError:
@@ -189,6 +209,8 @@ class ImageDataset(torch.utils.data.Dataset):
             image = decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
         except RuntimeError:
             return None
+        if max(image.shape[1:]) > MAX_ASPECT * min(image.shape[1:]):
+            return None  # Pillow's path reports it
         return self.tensor_transform(image)
 
     def _read_bytes(self, path: str) -> bytes:

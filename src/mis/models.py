@@ -118,7 +118,12 @@ def _state_dict_from(checkpoint: Any, key_prefix: str, source: str) -> dict[str,
 
 
 def load_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor], key_mapping: str, source: str) -> None:
-    """Load weights strictly, by name (``exact``) or by position (``positional``)."""
+    """Load weights strictly, by name (``exact``) or by position (``positional``); a tensor with
+    NaN or infinite values is refused, naming it (its units would be NaN on every image)."""
+    for name, tensor in state_dict.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise WeightsError(f"{source}: tensor '{name}' holds {bad} NaN or infinite values of {tensor.numel()}")
     if key_mapping == "positional":
         own = model.state_dict()
         if len(own) != len(state_dict):

@@ -136,5 +136,6 @@ def compute_mis(
         scores.hard_accuracy,
         scoring.constant_threshold,
         ties,
+        extremes["non_finite"] > 0,
     )
     write_table(table, units_path)

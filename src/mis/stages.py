@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, replace
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import torch
 
 from mis import __version__
@@ -63,7 +65,11 @@ def extract_activations(
         model = to_device(build_model(model_spec), dev)
     except WeightsError as error:
         raise WeightsError(f"model '{model_name}' (config key '{config_key}'): {error}") from error
-    layers = select_layers(model, list(settings.layer_types), list(settings.include), list(settings.exclude))
+    try:
+        layers = select_layers(model, list(settings.layer_types), list(settings.include), list(settings.exclude))
+    except ValueError as error:
+        key = "sae.layer" if dictionaries else "extraction.layer_types, include or exclude"
+        raise ValueError(f"model '{model_name}' (config key {key}): {error}") from None
     transform, input_size = eval_transform(model, library_of(model_spec))
     probe = probe_layers(model, layers, input_size, dev)
     layers, counts = probe.layers, probe.counts
@@ -104,7 +110,9 @@ def extract_activations(
         near_idx=extremes.near_idx.transpose(2, 0, 1),
         top_ties=extremes.top_ties,
         bottom_ties=extremes.bottom_ties,
+        non_finite=extremes.non_finite,
     )
+    log_non_finite(table, extremes.non_finite)
     write_table(table, layers_path)
     write_json(
         meta_path,
@@ -128,6 +136,21 @@ def extract_activations(
             **({"dictionaries": _dictionary_files(dictionaries, hashes)} if hashes else {}),
         },
     )
+
+
+def log_non_finite(table: pd.DataFrame, non_finite: np.ndarray) -> None:
+    """A warning per layer with units that were NaN or ±inf on some image: they are not scored."""
+    per_unit = np.repeat(table["layer"].to_numpy(), table["channels"].to_numpy())
+    for layer in dict.fromkeys(per_unit[non_finite > 0]):
+        units = non_finite[per_unit == layer]
+        affected, activations = int((units > 0).sum()), int(units.sum())
+        log.warning(
+            "layer %s: %d of %d units are NaN or infinite on some image (%d activations); they are not scored",
+            layer,
+            affected,
+            len(units),
+            activations,
+        )
 
 
 def _dictionary_files(dictionaries: Mapping[str, PathLike], hashes: Mapping[str, str]) -> dict[str, dict[str, str]]:

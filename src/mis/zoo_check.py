@@ -28,6 +28,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mis.storage import write_table
@@ -51,11 +52,12 @@ ROW = [
     "constant_relative",  # units whose range is at most 1e-8 of their layer's largest |activation| (the rule now)
     "s_per_image",  # the extraction's CPU seconds per image
     "overhead",  # the extraction's CPU time over the bare forward's, same images, same process
+    "check_s",  # wall seconds of the whole check, its process included
     "error",
 ]
 
 
-def check_model(name: str, n_images: int = 4, batch_size: int = 2, repeats: int = 3) -> dict[str, Any]:
+def check_model(name: str, n_images: int = 4, batch_size: int = 2, repeats: int = 2) -> dict[str, Any]:
     """One architecture's row (with random weights; ``status`` ok), or an exception."""
     import torch
 
@@ -84,16 +86,17 @@ def check_model(name: str, n_images: int = 4, batch_size: int = 2, repeats: int 
         return extract_extremes(model, probe.layers, dataset, sum(probe.counts), torch.device("cpu"), settings)
 
     bare()  # warm-up
-    extremes = extraction()
-    value_range = extremes.top_val[0] - extremes.bottom_val[0]
-    scale = layer_scale(extremes.top_val[0], extremes.bottom_val[0], probe.counts)  # the workflow's constant rule
     costs: dict[str, list[float]] = {"bare": [], "extraction": []}
-    for _ in range(repeats):
+    results = []
+    for _ in range(repeats):  # interleaved; the median of each
         for what, run in (("bare", bare), ("extraction", extraction)):
             start = time.process_time()
-            run()
+            results.append(run())
             costs[what].append(time.process_time() - start)
-    bare_cost, extraction_cost = (sorted(costs[what])[repeats // 2] for what in ("bare", "extraction"))
+    bare_cost, extraction_cost = (float(np.median(costs[what])) for what in ("bare", "extraction"))
+    extremes = results[1]
+    value_range = extremes.top_val[0] - extremes.bottom_val[0]
+    scale = layer_scale(extremes.top_val[0], extremes.bottom_val[0], probe.counts)  # the workflow's constant rule
     kinds = Counter(layer.kind for layer in probe.excluded)
     return {
         "model": name,
@@ -148,32 +151,39 @@ def architectures(include: list[str]) -> list[str]:
 def run_one(name: str, timeout: float) -> dict[str, Any]:
     """``check_model`` in a process of its own: a crash, a timeout or an exception is a row too."""
     command = [sys.executable, "-m", "mis", "check-zoo", "--one", name]
+    start = time.monotonic()
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"model": name, "status": "timeout", "error": f"over {timeout:.0f} s"}
+        return {"model": name, "status": "timeout", "error": f"over {timeout:.0f} s", "check_s": round(timeout)}
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode == 0 and lines:
-        return json.loads(lines[-1])
-    error = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
-    return {"model": name, "status": "error", "error": error[:500]}
+        row = json.loads(lines[-1])
+    else:
+        error = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
+        row = {"model": name, "status": "error", "error": error[:500]}
+    return {**row, "check_s": round(time.monotonic() - start, 1)}
 
 
-def check_zoo(out: Path, include: list[str], timeout: float, retry: bool) -> pd.DataFrame:
-    """Rows for every architecture matching ``include``, added to ``out`` one by one."""
+def check_zoo(out: Path, include: list[str], timeout: float, retry: bool, workers: int = 1) -> pd.DataFrame:
+    """Rows for every architecture matching ``include``, added to ``out`` as each is done, by
+    ``workers`` processes at a time (each architecture's timing is CPU time of its own process)."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
     table = pd.read_csv(out, keep_default_na=False) if out.is_file() else pd.DataFrame(columns=ROW)
     if retry:
         table = table[table["status"] == "ok"]
     done = set(table["model"])
     todo = [name for name in architectures(include) if name not in done]
     log.info("%d architectures to check, %d already in %s", len(todo), len(done), out)
-    for position, name in enumerate(todo, 1):
-        start = time.monotonic()
-        row = run_one(name, timeout)
-        seconds = time.monotonic() - start
-        log.info("%d/%d %s: %s in %.0f s %s", position, len(todo), name, row["status"], seconds, row.get("error", ""))
-        table = pd.concat([table, pd.DataFrame([row], columns=ROW)], ignore_index=True)
-        write_table(table.sort_values("model", ignore_index=True), out)
+    with ThreadPoolExecutor(workers) as pool:
+        futures = [pool.submit(run_one, name, timeout) for name in todo]
+        for position, future in enumerate(as_completed(futures), 1):
+            row = future.result()
+            what = f"{row['model']}: {row['status']} in {row['check_s']:.0f} s {row.get('error', '')}"
+            log.info("%d/%d %s", position, len(todo), what)
+            table = pd.concat([table, pd.DataFrame([row], columns=ROW)], ignore_index=True)
+            write_table(table.sort_values("model", ignore_index=True), out)
     return table
 
 

@@ -4,7 +4,16 @@ import os
 import re
 
 from mis import paths
-from mis.assets import check, declare_file, declare_folder, declare_imi, declare_similarity, declare_weights
+from mis.assets import (
+    check,
+    declare_dictionary,
+    declare_file,
+    declare_folder,
+    declare_imi,
+    declare_layer,
+    declare_similarity,
+    declare_weights,
+)
 from mis.embedding_cache import STORE_FORMAT
 from mis.settings import Settings
 
@@ -49,6 +58,13 @@ def model_config_key(model):
     if model not in TRAINING_EPOCHS:
         return f"models.{model}.weights"
     return "training.checkpoints.pattern" if "checkpoints" in TRAINING else "training.train"
+
+
+def architecture_key(model):
+    """The config entry a model's architecture comes from, for error messages."""
+    if model in TRAINING_EPOCHS:
+        return "training.architecture"
+    return f"models.{SAE.model if model in SAE_MODEL_SPECS else model}.architecture"
 
 
 def training_checkpoint_input(wildcards):
@@ -99,13 +115,12 @@ def model_assets(model):
     declared = (
         []
         if model in TRAINING_EPOCHS and "train" in TRAINING
-        else [declare_weights(model_config_key(model), ALL_MODEL_SPECS[model])]
+        else [declare_weights(model_config_key(model), ALL_MODEL_SPECS[model], architecture_key(model))]
     )
     user_files = dict(SAE.files) if model in SAE_MODEL_SPECS else {}
-    return declared + [
-        declare_file(f"sae.dictionaries.{name}", path, "dictionary file", "set sae.dictionaries")
-        for name, path in user_files.items()
-    ]
+    if model in SAE_MODEL_SPECS:
+        declared.append(declare_layer("sae.layer", ALL_MODEL_SPECS[model], SAE.layer))
+    return declared + [declare_dictionary(name, path) for name, path in user_files.items()]
 
 
 def extraction_settings(model):

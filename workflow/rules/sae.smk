@@ -27,7 +27,10 @@ if SAE:
                 gpu=GPUS,
             params:
                 model_spec=SAE_MODEL_SPEC,
-                assets=[declare_weights(f"models.{SAE.model}.weights", SAE_MODEL_SPEC)],
+                assets=[
+                    declare_weights(f"models.{SAE.model}.weights", SAE_MODEL_SPEC),
+                    declare_layer("sae.layer", SAE_MODEL_SPEC, SAE.layer),
+                ],
                 layer=SAE.layer,
                 n_vectors=SAE.n_vectors,
                 seed=config["seed"],

@@ -35,6 +35,13 @@ if TRAINING:
                 epochs=TRAINING["epochs"],
                 seed=config["seed"],
                 images_root=config["images"]["root"],
+                assets=[
+                    declare_weights(
+                        "training.train",
+                        {**training_model_spec(0), "weights": {"source": "random"}},
+                        "training.architecture",
+                    )
+                ],
                 run=job_run(),
             script:
                 "../scripts/train_model.py"

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mis.analysis.correlation import Correlation, correlation
-from mis.results import read_units
+from mis.results import live, read_units
 from mis.storage import read_table, write_table
 
 PathLike = str | os.PathLike
@@ -51,8 +51,8 @@ def analyze_accuracy(
     corr = correlation(listed["top1"], listed["mean_mis"], seed=seed) if len(listed) >= 3 else None
     picked = spread_models(summary, n_density_models)
     units = read_units([path for model, path in zip(models, units_paths, strict=True) if model in picked])
-    live = units[~units["constant"]]
-    densities = pd.concat([live.loc[live["model"] == m, ["model", "mis"]] for m in picked], ignore_index=True)
+    scored = units[live(units)]
+    densities = pd.concat([scored.loc[scored["model"] == m, ["model", "mis"]] for m in picked], ignore_index=True)
     table = summary.merge(listed[["model", "top1", "source"]], on="model", how="left")
     table = table.assign(density=table["model"].isin(picked))
     write_table(table, table_path)

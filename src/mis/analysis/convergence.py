@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mis.embeddings import task_embeddings
+from mis.results import live
 from mis.scoring import scores_from_margins, task_margins
 from mis.settings import TaskSettings
 from mis.storage import read_arrays, read_table, write_table
@@ -82,8 +83,8 @@ def analyze_convergence(
         images, embeddings = task_embeddings(embeddings_path, cache_dir)
         extremes = read_arrays(extremes_path)
         top, bottom = (rows_in(images, extremes[k], embeddings_path) for k in ("top_idx", "bottom_idx"))
-        live = ~read_table(units_path)["constant"].to_numpy()
-        tables.append(convergence_table(model, top, bottom, live, embeddings, n_tasks, n_refs, alpha, seed))
+        scored = live(read_table(units_path)).to_numpy()
+        tables.append(convergence_table(model, top, bottom, scored, embeddings, n_tasks, n_refs, alpha, seed))
     table = pd.concat(tables, ignore_index=True)
     write_table(table, table_path)
     return table

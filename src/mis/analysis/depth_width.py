@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from mis.results import read_units
+from mis.results import live, read_units
 from mis.storage import write_table
 
 PathLike = str | os.PathLike
@@ -16,9 +16,9 @@ PathLike = str | os.PathLike
 def layer_means(units: pd.DataFrame) -> pd.DataFrame:
     """Mean MIS per (model, layer) over non-constant units, with the layer's type, relative depth and
     width: the points of Fig. 6."""
-    live = units[~units["constant"]]
+    scored = units[live(units)]
     keys = ["model", "layer", "layer_type", "relative_depth", "relative_width"]
-    return live.groupby(keys, sort=False).agg(mis=("mis", "mean"), n_units=("mis", "size")).reset_index()
+    return scored.groupby(keys, sort=False).agg(mis=("mis", "mean"), n_units=("mis", "size")).reset_index()
 
 
 def analyze_depth_width(units_paths: Sequence[PathLike], table_path: PathLike) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from mis.results import read_units
+from mis.results import live, read_units
 from mis.storage import read_table, write_table
 
 PathLike = str | os.PathLike
@@ -21,8 +21,8 @@ def example_units(units: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, group in units.groupby("model", sort=False):
         group = group.reset_index(drop=True)  # row = position in the model's unit order
-        live = group[~group["constant"]]
-        for rank, row in (("highest", live["mis"].idxmax()), ("lowest", live["mis"].idxmin())):
+        scored = group[live(group)]
+        for rank, row in (("highest", scored["mis"].idxmax()), ("lowest", scored["mis"].idxmin())):
             columns = ["model", "layer", "unit", "mis", "hard_accuracy"]
             rows.append({"rank": rank, "row": row, **group.loc[row, columns].to_dict()})
     return pd.DataFrame(rows)

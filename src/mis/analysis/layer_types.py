@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 import scikit_posthocs
 
-from mis.results import LAYER_TYPE_ORDER, read_units
+from mis.results import LAYER_TYPE_ORDER, live, read_units
 from mis.storage import write_table
 
 PathLike = str | os.PathLike
@@ -16,8 +16,8 @@ PathLike = str | os.PathLike
 
 def layer_type_means(units: pd.DataFrame) -> pd.DataFrame:
     """Mean MIS per (model, layer type) over non-constant units: the observations of Fig. 5."""
-    live = units[~units["constant"]]
-    table = live.groupby(["model", "layer_type"]).agg(mis=("mis", "mean"), n_units=("mis", "size")).reset_index()
+    scored = units[live(units)]
+    table = scored.groupby(["model", "layer_type"]).agg(mis=("mis", "mean"), n_units=("mis", "size")).reset_index()
     order = [t for t in LAYER_TYPE_ORDER if t in set(table["layer_type"])]
     table = table.assign(layer_type=pd.Categorical(table["layer_type"], order, ordered=True))
     return table.sort_values(["layer_type", "model"])

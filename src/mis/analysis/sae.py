@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from mis.results import model_summary
+from mis.results import live, model_summary
 from mis.settings import SaeSettings
 from mis.storage import read_table, write_table
 
@@ -75,7 +75,7 @@ def sae_unit_mis(units: pd.DataFrame, metrics: pd.DataFrame, layer: str) -> pd.D
             "mis": units["mis"],
         }
     )
-    return table[~units["constant"].to_numpy()].reset_index(drop=True)
+    return table[live(units).to_numpy()].reset_index(drop=True)
 
 
 def analyze_sae(

@@ -138,7 +138,10 @@ def read_responses(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"IMI response table not found: {path} (run download_imi, or place it there by hand)")
-    table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ValueError(f"IMI response table {path} cannot be read as CSV: {error}") from None
     check_columns(list(table.columns), path)
     table = table.drop(columns=list(ANONYMIZED))
     for column in BOOLEANS:

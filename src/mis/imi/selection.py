@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from mis.results import read_units
+from mis.results import live, read_units
 from mis.storage import write_table
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ def extreme_units(units: pd.DataFrame, n: int) -> pd.DataFrame:
     """Per model, the ``n`` highest-MIS and the ``n`` lowest-MIS non-constant units (fewer, and never
     the same unit twice, when a model has under 2·n)."""
     parts = []
-    for model, group in units[~units["constant"]].groupby("model", sort=True):
+    for model, group in units[live(units)].groupby("model", sort=True):
         ranked = group.sort_values("mis", ascending=False, kind="stable")
         per_side = min(n, len(ranked) // 2)
         if per_side < n:

@@ -70,6 +70,8 @@ class Dictionary(nn.Module):
         if W_enc.ndim != 2:
             raise DictionaryError(f"W_enc must be (d_in, n_latents), got shape {tuple(W_enc.shape)}")
         d_in, n_latents = W_enc.shape
+        if d_in < 1 or n_latents < 1:
+            raise DictionaryError(f"W_enc of shape {tuple(W_enc.shape)} has no latents or no channels")
         expected = {"b_enc": (n_latents,), "b_dec": (d_in,), "W_dec": (n_latents, d_in)}
         if kind == "gated":
             expected |= {"r_mag": (n_latents,), "b_mag": (n_latents,)}
@@ -218,4 +220,6 @@ def _numeric(value: Any, key: str) -> torch.Tensor:
         tensor = None
     if tensor is None or tensor.dtype == torch.bool or tensor.is_complex():
         raise DictionaryError(f"'{key}' is not an array of real numbers")
+    if not torch.isfinite(tensor).all():
+        raise DictionaryError(f"'{key}' holds {int((~torch.isfinite(tensor)).sum())} NaN or infinite values")
     return tensor
