@@ -24,7 +24,6 @@ from mis.allocator import glibc_tunables
 os.environ.setdefault("GLIBC_TUNABLES", glibc_tunables())
 
 from mis.config import validate_config
-from mis.images import image_set_signature
 
 # The embedded default, unless config files are given: `--configfile` replaces it instead of being
 # merged into it, so that config/paper.yaml runs the paper's models only, not the demo's as well.

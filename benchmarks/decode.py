@@ -13,7 +13,7 @@ import argparse
 from functools import partial
 
 import torch
-from harness import measure, pin_threads, report
+from harness import add_common_arguments, measure, note, pin_threads, report, write_results
 from inputs import decoded, default_config, photos
 
 from mis.models import build_model, eval_transform, library_of
@@ -37,7 +37,10 @@ def main() -> None:
     parser.add_argument("--images", type=int, help="the first n photos (default: all)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    add_common_arguments(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.images, args.repeats = 4, 1
     pin_threads(args.threads)
     config = default_config()
     root, paths = photos(config, args.images)
@@ -51,13 +54,15 @@ def main() -> None:
         candidates = {
             decoder: partial(decoded, root, paths, transform, input_size, decoder) for decoder in ("pil", "torchvision")
         }
-        report(f"{name}: decode + eval transform of {len(paths)} photos", measure(candidates, args.repeats), len(paths))
+        timings = measure(candidates, args.repeats, warmup=not args.smoke)
+        report(f"{name}: decode + eval transform of {len(paths)} photos", timings, len(paths))
         diff = difference(
             decoded(root, paths, transform, input_size).tensors[0],
             decoded(root, paths, transform, input_size, "torchvision").tensors[0],
             transform,
         )
-        print("  |pil − torchvision| in 8-bit levels: " + ", ".join(f"{k} {v:.3f}" for k, v in diff.items()))
+        note("- |pil − torchvision| in 8-bit levels: " + ", ".join(f"{k} {v:.3f}" for k, v in diff.items()))
+    write_results(args.out, "Decoding: Pillow against torchvision")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from harness import measure, pin_threads, report
+from harness import add_common_arguments, measure, note, pin_threads, report, write_results
 from inputs import CPU, REPO, decoded, default_config, model_passes, photos, prepared
 
 import mis.activations
@@ -107,13 +107,14 @@ def bench_model(name: str, spec: dict, config: dict, args: argparse.Namespace, b
     title = (
         f"{name}: {len(layers)} layers, {n_units:,} units, k = {args.k}, {len(dataset)} photos, batch {args.batch_size}"
     )
-    summary = report(title, measure(candidates, args.repeats), len(dataset)) | {"digest": digest(results["after"])}
+    timings = measure(candidates, args.repeats, warmup=not args.smoke)
+    summary = report(title, timings, len(dataset)) | {"digest": digest(results["after"])}
     if before:
         fields = ("top_idx", "top_val", "bottom_idx", "bottom_val", "top_ties", "bottom_ties")
         same = all(np.array_equal(getattr(results["after"], f), getattr(results["before"], f)) for f in fields)
         summary["identical_to_before"] = same
-        print(f"  results identical to {args.against}: {same}")
-    print(f"  result digest: {summary['digest']}")
+        note(f"- results identical to {args.against}: {same}")
+    note(f"- result digest: {summary['digest']}")
     return summary
 
 
@@ -136,12 +137,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--against", help="git revision whose extraction is compared (timing and results)")
     parser.add_argument("--json", help="also write the medians and digests to this file")
+    add_common_arguments(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.models, args.images, args.k, args.batch_size, args.repeats = ["resnet18-untrained"], 8, 2, 4, 1
     pin_threads(args.threads)
     summary = run(args)
     if args.json:
         with open(args.json, "w") as out:
             json.dump(summary, out, indent=1)
+    write_results(args.out, "Extraction against a bare forward pass")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from functools import partial
 
 import numpy as np
 import torch
-from harness import measure, pin_threads, report
+from harness import add_common_arguments, measure, note, pin_threads, report, write_results
 from inputs import decoded, default_config, photos, prepared
 
 from mis.activations import extract_extremes
@@ -85,13 +85,13 @@ def bench(name: str, spec: dict, config: dict, args: argparse.Namespace, device:
     timed = {key: partial(synchronised, fn, device) for key, fn in candidates.items()}
     report(
         f"{name} on {torch.cuda.get_device_name(device)}: {n_units:,} units, batch {args.batch_size}",
-        measure(timed, args.repeats),
+        measure(timed, args.repeats, warmup=not args.smoke),
         len(paths),
     )
     reference = results["channels-last fp32"]
     for label, result in results.items():
         top, bottom = overlap(reference.top_idx, result.top_idx), overlap(reference.bottom_idx, result.bottom_idx)
-        print(f"  top-k agreement with channels-last fp32, {label}: top {top:.4f}, bottom {bottom:.4f}")
+        note(f"- top-k agreement with channels-last fp32, {label}: top {top:.4f}, bottom {bottom:.4f}")
 
 
 def main() -> None:
@@ -101,7 +101,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--extra-models", nargs="*", default=["resnet50"], help="timm architectures, random weights")
+    add_common_arguments(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.images, args.k, args.batch_size, args.repeats, args.extra_models = 8, 2, 4, 1, []
     if not torch.cuda.is_available():
         print("benchmarks/gpu.py needs a CUDA device and none is available here; nothing was measured.")
         sys.exit(0)
@@ -112,8 +115,9 @@ def main() -> None:
     specs = dict(config["models"]) | {
         a: {"architecture": a, "weights": {"source": "random"}} for a in args.extra_models
     }
-    for name, spec in specs.items():
+    for name, spec in list(specs.items())[: 1 if args.smoke else None]:
         bench(name, spec, config, args, device)
+    write_results(args.out, "Extraction on a GPU")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from harness import REPO
 from torch import nn
 
 from mis.activations import probe_layers
@@ -15,13 +16,13 @@ from mis.images import build_manifest
 from mis.layers import Layer, select_layers
 from mis.models import build_model, eval_transform, library_of, to_device
 
-REPO = Path(__file__).resolve().parents[1]
 CPU = torch.device("cpu")
 
 
-def default_config() -> dict[str, Any]:
-    """config/config.yaml with the schema's defaults filled in."""
-    return load_config(REPO / "config" / "config.yaml", REPO / "workflow" / "schemas" / "config.schema.yaml")
+def default_config(path: Path | None = None) -> dict[str, Any]:
+    """config/config.yaml (or the config at ``path``) with the schema's defaults filled in; its
+    relative paths are the repository's."""
+    return load_config(path or REPO / "config" / "config.yaml", REPO / "workflow" / "schemas" / "config.schema.yaml")
 
 
 def model_passes(config: dict[str, Any], sae: bool = False) -> dict[str, dict[str, Any]]:
@@ -55,8 +56,10 @@ def prepared(spec: dict[str, Any], layer_types: list[str]) -> tuple[nn.Module, l
 
 def photos(config: dict[str, Any], limit: int | None = None) -> tuple[Path, list[str]]:
     """The image root and the manifest's paths (the first ``limit``)."""
-    root = REPO / config["images"]["root"]
-    paths = list(build_manifest(root, config["images"]["extensions"])["path"])
+    images = config["images"]
+    root = REPO / images["root"]
+    file_list = images.get("file_list") and REPO / images["file_list"]
+    paths = list(build_manifest(root, images["extensions"], file_list)["path"])
     return root, paths[:limit]
 
 

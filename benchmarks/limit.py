@@ -24,7 +24,7 @@ from pathlib import Path
 
 import timm
 import torch
-from harness import measure, pin_threads, report
+from harness import add_common_arguments, measure, note, pin_threads, report, write_results
 from inputs import CPU, decoded, default_config, model_passes, photos, prepared, sae_passes
 
 from mis.allocator import retain_freed_memory
@@ -66,10 +66,32 @@ def limit_passes(config: dict, root, paths: list[str], batch_size: int) -> dict[
     return candidates
 
 
-def time_once(config: dict, batch_size: int) -> dict[str, float]:
+def time_once(config: dict, batch_size: int, images: int | None = None) -> dict[str, float]:
     """CPU seconds of each of the limit's passes in this process, warmed up once and timed once."""
-    root, paths = photos(config)
+    root, paths = photos(config, images)
     return {name: t.cpu[0] for name, t in measure(limit_passes(config, root, paths, batch_size), 1).items()}
+
+
+# The paper's run: 835 models over ImageNet-train; the extraction's hooks cost ≈ 1.07 × a bare forward
+# pass (ResNet-18's steady-state ratio, benchmarks/results/extraction.md).
+PAPER_MODELS, IMAGENET_TRAIN, HOOKS = 835, 1_281_167, 1.07
+
+
+def paper_costs(proxies: dict, decode: dict | None, vit: dict | None) -> None:
+    """CPU core-hours of the paper's run at these per-image costs, every model priced as a ResNet-50."""
+    resnet = proxies.get("resnet50 forward")
+    if not resnet:
+        return
+    passes = PAPER_MODELS * IMAGENET_TRAIN
+    extraction = resnet["ms_per_item"] * HOOKS
+    note(f"- the paper's run, per CPU core: {PAPER_MODELS} models × {IMAGENET_TRAIN:,} photos, each model a ResNet-50")
+    note(f"  - extraction: {extraction:.1f} ms per photo → {passes * extraction / 3.6e6:,.0f} core-hours")
+    if decode:
+        note(f"  - decoding once per model pass: {passes * decode['ms_per_item'] / 3.6e6:,.0f} core-hours")
+    if vit:
+        note(
+            f"  - DreamSim on at most every photo: ≤ {IMAGENET_TRAIN * 3 * vit['ms_per_item'] / 3.6e6:,.0f} core-hours"
+        )
 
 
 def main() -> None:
@@ -86,30 +108,37 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--once", help="time each pass of the limit once and write the CPU seconds to this JSON file")
+    parser.add_argument("--configfile", type=Path, help="another config than config/config.yaml (paths from the repo)")
+    add_common_arguments(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.images, args.proxy_images, args.proxies, args.batch_size, args.repeats = 4, 2, ["resnet18"], 4, 1
     pin_threads(args.threads)
     allocator = retain_freed_memory()
-    config = default_config()
+    config = default_config(args.configfile)
     if args.once:
-        Path(args.once).write_text(json.dumps(time_once(config, args.batch_size)))
+        Path(args.once).write_text(json.dumps(time_once(config, args.batch_size, args.images)))
         return
-    print(f"allocator keeps freed memory: {allocator}")
+    note(f"- allocator keeps freed memory: {allocator}")
     root, paths = photos(config, args.images)
     candidates = limit_passes(config, root, paths, args.batch_size)
     transform, input_size = eval_transform(build_model(config["similarity"]))  # decoding as the embedding's
     for decoder in ("pil", "torchvision"):
         candidates[f"decode ({decoder})"] = partial(decoded, root, paths, transform, input_size, decoder)
-    timings = measure(candidates, args.repeats)
+    timings = measure(candidates, args.repeats, warmup=not args.smoke)
     summary = report(f"bare passes over {len(paths)} photos, batch {args.batch_size}", timings, len(paths))
     limit = sum(v["cpu_s"] for k, v in summary.items() if not k.startswith("decode"))
-    print(f"physical limit of `all` (model passes + embedding, decode excluded): {limit:.1f} CPU s")
+    note(f"- physical limit of `all` (model passes + embedding, decode excluded): {limit:.1f} CPU s")
     proxy = decoded(root, paths[: args.proxy_images], transform, input_size)
     proxies = {a: to_device(timm.create_model(a).eval(), CPU) for a in args.proxies}
     candidates = {f"{a} forward": partial(forward, model, proxy, args.batch_size) for a, model in proxies.items()}
-    proxy_summary = report("paper-scale proxies (random weights)", measure(candidates, args.repeats), len(proxy))
+    timings = measure(candidates, args.repeats, warmup=not args.smoke)
+    proxy_summary = report("paper-scale proxies (random weights)", timings, len(proxy))
     vit = proxy_summary.get("vit_base_patch16_224 forward")
     if vit:
-        print(f"DreamSim ensemble ≈ 3 × ViT-B/16: {3 * vit['ms_per_item']:.1f} CPU ms per image")
+        note(f"- DreamSim ensemble ≈ 3 × ViT-B/16: {3 * vit['ms_per_item']:.1f} CPU ms per image")
+    paper_costs(proxy_summary, summary.get("decode (pil)"), vit)
+    write_results(args.out, "The physical limit of `all`, and per-image costs at the paper's scale")
 
 
 if __name__ == "__main__":

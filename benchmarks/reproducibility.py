@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import subprocess
 import tempfile
@@ -33,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from inputs import REPO
-from pipeline import SNAKEMAKE, fresh_clone
+from harness import add_common_arguments, note, write_results
+from pipeline import SNAKEMAKE, config_arguments, fresh_clone
 
 from mis import paths
 from mis.storage import read_arrays
@@ -58,11 +57,12 @@ VARIANTS = [
 ]
 
 
-def run_variant(clone: Path, variant: Variant, cores: int, results: Path) -> None:
+def run_variant(clone: Path, variant: Variant, cores: int, configfile: Path | None, results: Path) -> None:
     """`all` from nothing in ``clone`` under ``variant``; its results and figures copied to ``results``."""
     subprocess.run(["make", "--silent", "clean"], cwd=clone, check=True)
     shutil.rmtree(clone / "results" / "embeddings", ignore_errors=True)
-    command = [str(SNAKEMAKE), "--cores", str(cores), "all", *(["--config", *variant.config] if variant.config else [])]
+    command = [str(SNAKEMAKE), "--cores", str(cores), "all", *config_arguments(configfile)]
+    command += ["--config", *variant.config] if variant.config else []
     log = results.with_suffix(".log")
     with log.open("w") as out:
         subprocess.run(command, cwd=clone, env={**os.environ, **variant.env}, stdout=out, stderr=out, check=True)
@@ -126,52 +126,37 @@ def checkpoints_identical(base: Path, other: Path) -> bool:
     return all(f.read_bytes() == (other / f.relative_to(base)).read_bytes() for f in files)
 
 
-def machine() -> str:
-    """The CPU, torch's kernel set and versions this ran on, and the revision."""
-    import torch
-
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor(),
-    )
-    revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout
-    return (
-        f"{model}, {os.cpu_count()} cores; torch {torch.__version__}, CPU capability "
-        f"{torch.backends.cpu.get_cpu_capability()}; revision {revision.strip()}; {VARIANTS[0].name}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--out", type=Path, help="also write the tables here (markdown)")
     parser.add_argument("--keep", type=Path, help="keep each variant's results in this folder")
+    parser.add_argument("--configfile", type=Path, help="a config in the repository instead of config/config.yaml")
+    add_common_arguments(parser)
     args = parser.parse_args()
-    lines = [f"Measured by `benchmarks/reproducibility.py` on {machine()}.", ""]
+    variants = VARIANTS
+    if args.smoke:  # CI's reduced config, the baseline and one variant
+        args.configfile, variants = Path(".ci/reduced/config.yaml"), VARIANTS[:2]
+    note(f"Baseline: {variants[0].name}.")
     with tempfile.TemporaryDirectory() as tmp:
         store = args.keep or Path(tmp) / "runs"
         store.mkdir(parents=True, exist_ok=True)
         clone = fresh_clone(Path(tmp))
         runs = []
-        for position, variant in enumerate(VARIANTS):
+        for position, variant in enumerate(variants):
             runs.append(store / f"variant{position}")
             if not runs[-1].exists():
-                run_variant(clone, variant, args.cores, runs[-1])
-        for variant, run in zip(VARIANTS[1:], runs[1:]):
-            table = compare(runs[0], run)
-            lines += [f"### {variant.name}", "", markdown(table), ""]
-            lines.append(f"- SAE table, largest change of a dictionary's mean MIS: {sae_change(runs[0], run):.2g}")
-            lines.append(f"- training checkpoints byte-identical: {checkpoints_identical(runs[0], run)}")
-            lines.append("")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(f"# Reproducibility across thread counts and CPU kernel sets\n\n{text}")
+                run_variant(clone, variant, args.cores, args.configfile, runs[-1])
+        for variant, run in zip(variants[1:], runs[1:]):
+            note()
+            note(f"### {variant.name}")
+            note()
+            note(markdown(compare(runs[0], run)))
+            note()
+            if paths.located(paths.analysis("sae"), runs[0]).is_file():
+                note(f"- SAE table, largest change of a dictionary's mean MIS: {sae_change(runs[0], run):.2g}")
+            if (runs[0] / "training").is_dir():
+                note(f"- training checkpoints byte-identical: {checkpoints_identical(runs[0], run)}")
+    write_results(args.out, "Reproducibility across thread counts and CPU kernel sets")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from functools import partial
 
 import numpy as np
 import torch
-from harness import measure, pin_threads, report
+from harness import add_common_arguments, measure, note, pin_threads, report, write_results
 from inputs import REPO, default_config, photos
 
 from mis.allocator import retain_freed_memory
@@ -72,7 +72,7 @@ def scoring(args: argparse.Namespace) -> None:
     candidates = {
         name: partial(keep, results, name, function, embeddings, work) for name, (function, work) in methods.items()
     }
-    timings = measure(candidates, args.repeats)
+    timings = measure(candidates, args.repeats, warmup=not args.smoke)
     for result in results.values():
         np.testing.assert_allclose(result[: args.loop_units], results["per-unit, per-task loop"], atol=1e-5, rtol=0)
     units = {name: len(work.max_queries) for name, (_, work) in methods.items()}
@@ -89,7 +89,7 @@ def demo_scoring(args: argparse.Namespace) -> None:
     tasks_path = REPO / "results" / "tasks" / f"{args.demo_model}.npz"
     receipt = next((REPO / "results" / "embeddings").glob(f"*/{args.demo_model}.npz"), None)
     if not tasks_path.is_file() or receipt is None:
-        print(f"(no cached results of {args.demo_model}: run `make run` first for the embedded-default comparison)")
+        note(f"(no cached results of {args.demo_model}: run `make run` first for the embedded-default comparison)")
         return
     store = json.loads(receipt.with_suffix(".json").read_text())["store"]
     images, embeddings = task_embeddings(receipt, REPO / store)
@@ -103,7 +103,7 @@ def demo_scoring(args: argparse.Namespace) -> None:
     title = f"MIS of the embedded default's {units} (loop: the first {args.loop_units})"
     report(
         title,
-        measure(candidates, args.repeats),
+        measure(candidates, args.repeats, warmup=not args.smoke),
         {"per-unit, per-task loop": args.loop_units, "vectorised": tasks.shape[0]},
         "unit",
     )
@@ -116,7 +116,7 @@ def embedding(args: argparse.Namespace) -> None:
     candidates = {"embedding": partial(embed_paths, embedder, str(root), paths, config["similarity"]["batch_size"], 0)}
     report(
         f"embedding, {config['similarity']['label']}, {len(paths)} photos (decode included)",
-        measure(candidates, args.repeats),
+        measure(candidates, args.repeats, warmup=not args.smoke),
         len(paths),
     )
 
@@ -133,12 +133,18 @@ def main() -> None:
     parser.add_argument("--embed-images", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    add_common_arguments(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.units, args.images, args.dim, args.tasks, args.refs, args.loop_units = 40, 100, 16, 3, 2, 10
+        args.embed_images, args.repeats, args.demo_model = 4, 1, ""
     pin_threads(args.threads)
     retain_freed_memory()  # as in every job of the workflow (the Snakefile's GLIBC_TUNABLES)
     scoring(args)
-    demo_scoring(args)
+    if args.demo_model:
+        demo_scoring(args)
     embedding(args)
+    write_results(args.out, "Scoring and embedding")
 
 
 if __name__ == "__main__":

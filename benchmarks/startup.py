@@ -15,33 +15,36 @@ import subprocess
 import sys
 from functools import partial
 
-from harness import measure, report
+from harness import add_common_arguments, measure, note, report, write_results
 from inputs import REPO
 
 # The package module each kind of job imports (its workflow/scripts/*.py adapter imports a function
 # of it), and what the job imports once it runs whatever its work: timm where a timm network is
 # built (timm imports torchvision, whose ops import torch._dynamo), torch._dynamo where an optimiser
-# is built (torch.optim imports it then). Module imports, so that any revision's src folder can be
-# compared.
-EMBED = "import importlib.util as u; __import__('mis.embeddings' if u.find_spec('mis.embeddings') else 'mis.stages')"
+# is built (torch.optim imports it then). The stages have their modules in mis.stages since it became
+# a package; for a src folder from before, the module each stage lived in then is imported instead.
+
+
+def stage(module: str, before: str) -> str:
+    """Import mis.stages.<module>, or ``before`` (a statement) where the src folder predates it."""
+    return f"exec('try:\\n import mis.stages.{module}\\nexcept ImportError:\\n {before}')"
+
+
 JOBS = {
-    "extract_activations": "import mis.stages, timm",
-    # embed_images: mis.embeddings since it left mis.stages; torch and timm only where an image is
-    # not in the store yet
-    "embed_images, every image in the store": EMBED,
-    "embed_images, images to embed": f"{EMBED}; import mis.similarity, timm",
-    # compute_mis: mis.scoring's since it left mis.stages (the torch stages)
-    "compute_mis": "import mis.scoring as s; hasattr(s, 'compute_mis') or __import__('mis.stages')",
-    "analyze_convergence": "import mis.analysis.convergence",
-    "sample_sae_vectors, evaluate_saes": "import mis.sae.stages, timm",
-    "train_sae": "import mis.sae.stages, mis.sae.training, torch._dynamo",
-    "train_model": "import mis.training, timm, torch._dynamo",
-    "analyze_accuracy": "import mis.analysis.accuracy",
-    "build_unit_browser": "import mis.browser",
-    "sample_tasks": "import mis.tasks",
-    "summarize_models": "import mis.results",
-    "plot_fig3": "import mis.figures.fig3",
-    "plot_example_units": "import mis.figures.example_units",
+    "extract_activations": f"{stage('activations', 'import mis.stages')}; import timm",
+    # embed_images: torch and timm only where an image is not in the store yet
+    "embed_images, every image in the store": stage("embeddings", "import mis.stages"),
+    "embed_images, images to embed": f"{stage('embeddings', 'import mis.stages')}; import mis.similarity, timm",
+    "compute_mis": stage("scores", "import mis.scoring"),
+    "analyze_convergence": stage("analysis", "import mis.analysis.convergence"),
+    "sample_sae_vectors, evaluate_saes": f"{stage('sae', 'import mis.sae.stages')}; import timm",
+    "train_sae": f"{stage('sae', 'import mis.sae.stages')}; import torch._dynamo, overcomplete",
+    "train_model": f"{stage('training', 'import mis.training')}; import timm, torch._dynamo",
+    "build_unit_browser": stage("browser", "import mis.browser"),
+    "sample_tasks": stage("tasks", "import mis.tasks"),
+    "summarize_models": stage("scores", "import mis.results"),
+    "plot_fig3": "import mis.figures, mis.figures.fig3",
+    "plot_example_units": "import mis.figures, mis.figures.example_units",
 }
 HEAVY = ("torch", "torch._dynamo", "torchvision", "timm", "open_clip", "overcomplete", "sklearn", "matplotlib", "scipy")
 
@@ -63,15 +66,19 @@ def heavy_imports(src: str, statement: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--before", required=True, help="a src folder to compare with")
+    parser.add_argument("--before", help="a src folder to compare with (default: this checkout's, i.e. no comparison)")
     parser.add_argument("--repeats", type=int, default=5)
+    add_common_arguments(parser)
     args = parser.parse_args()
-    trees = {"before": args.before, "after": str(REPO / "src")}
-    for job, statement in JOBS.items():
+    jobs = {job: JOBS[job] for job in ("sample_tasks", "plot_fig3")} if args.smoke else JOBS  # smoke: two light jobs
+    repeats = 1 if args.smoke else args.repeats
+    trees = {"before": args.before or str(REPO / "src"), "after": str(REPO / "src")}
+    for job, statement in jobs.items():
         candidates = {name: partial(start, src, statement) for name, src in trees.items()}
-        report(f"start-up of {job}", measure(candidates, args.repeats), 1, "job")
+        report(f"start-up of {job}", measure(candidates, repeats, warmup=not args.smoke), 1, "job")
         for name, src in trees.items():
-            print(f"  {name}: imports {heavy_imports(src, statement) or 'none of ' + ', '.join(HEAVY)}")
+            note(f"- {name}: imports {heavy_imports(src, statement) or 'none of ' + ', '.join(HEAVY)}")
+    write_results(args.out, "Start-up and exit of the workflow's jobs")
 
 
 if __name__ == "__main__":

@@ -545,7 +545,7 @@ def test_a_model_that_mixes_the_images_of_a_batch_is_scored_one_image_at_a_time(
     images one at a time whatever the batch size asked for: each image's activations are its own."""
     from mis.images import build_manifest
     from mis.models import eval_transform
-    from mis.stages import extract_activations
+    from mis.stages.activations import extract_activations
     from mis.storage import read_arrays, write_table
 
     from conftest import DEMO_IMAGES

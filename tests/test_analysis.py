@@ -7,13 +7,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from mis.analysis.accuracy import spread_models, with_accuracy
 from mis.analysis.correlation import Correlation, correlation
 from mis.analysis.depth_width import layer_means
 from mis.analysis.example_units import example_units, extreme_images
 from mis.analysis.layer_types import conover_holm, layer_type_means
-from mis.figures import constant_units, fig5, fig6
+from mis.figures import FIGURES, draw
+from mis.results import model_summary
+from mis.stages.analysis import analyze_accuracy, analyze_depth_width, analyze_layer_types, analyze_models
 from mis.storage import read_table, write_arrays, write_table
 
 from conftest import REPO
@@ -42,7 +45,7 @@ def units_table(models: int = 6, seed: int = 0) -> pd.DataFrame:
         "relative_depth",
         "relative_width",
     ]
-    return pd.DataFrame(rows, columns=columns).assign(non_finite=False)
+    return pd.DataFrame(rows, columns=columns).assign(non_finite=False, top_ties=0, bottom_ties=0)
 
 
 def test_layer_tables_exclude_constant_units() -> None:
@@ -78,13 +81,15 @@ def test_correlation_and_its_bootstrap_interval() -> None:
         correlation(x[:2], x[:2])
 
 
-def test_correlation_table_round_trip(tmp_path: Path) -> None:
+def test_correlation_table_holds_the_correlation(tmp_path: Path) -> None:
     x = np.arange(10.0)
     corr = correlation(x, x**2, n_bootstrap=100, seed=0)
     write_table(corr.to_table(), tmp_path / "corr.csv")
-    assert Correlation.from_table(read_table(tmp_path / "corr.csv")) == corr
-    write_table(Correlation.empty_table(), tmp_path / "none.csv")
-    assert Correlation.from_table(read_table(tmp_path / "none.csv")) is None
+    row = read_table(tmp_path / "corr.csv").iloc[0]
+    assert row["n"] == 10 and row["spearman"] == pytest.approx(1) and row["pearson"] == pytest.approx(corr.pearson)
+    assert (row["pearson_ci_low"], row["pearson_ci_high"]) == pytest.approx(corr.pearson_ci)
+    empty = Correlation.empty_table()
+    assert empty.empty and list(empty.columns) == list(corr.to_table().columns)
 
 
 def test_accuracy_join_and_density_models() -> None:
@@ -143,16 +148,59 @@ def test_example_images_are_each_examples_extremes_in_rank_order(tmp_path: Path)
     ]
 
 
-def test_figures_are_written(tmp_path: Path) -> None:
+def test_figures_are_drawn_from_the_tables_their_analysis_wrote(tmp_path: Path, monkeypatch) -> None:
+    """Each analysis stage writes the tables mis.figures.FIGURES names, and the figure draws from them
+    alone: Fig. 3's rows carry label and highlight, Fig. 4's density curves and Fig. 6's bin means
+    are numbers of the analysis, not of the plot."""
+    monkeypatch.chdir(tmp_path)  # FIGURES' tables are paths below results/analysis/ of the run
     units = units_table()
-    means = layer_type_means(units)
-    pvalues = tmp_path / "pvalues.csv"  # through the file, as the plot rule reads it
-    write_table(conover_holm(means).rename_axis("layer_type").reset_index(), pvalues)
-    fig5.plot(means, read_table(pvalues), tmp_path / "fig5.pdf")
-    fig6.plot(layer_means(units), tmp_path / "fig6.pdf")
-    summary = pd.DataFrame(
-        {"model": ["a", "b"], "constant_ratio": [0.1, 0.0], "n_constant": [1, 0], "n_units": [9, 10]}
+    unit_paths = [tmp_path / f"{model}.parquet" for model in sorted(units["model"].unique())]
+    for path in unit_paths:
+        write_table(units[units["model"] == path.stem], path)
+    write_table(model_summary(units), "models.csv")
+    write_table(pd.DataFrame({"model": ["m0", "m1", "m2"], "top1": [70.0, 75.0, 80.0], "source": "x"}), "top1.csv")
+    tables = {name: FIGURES[name].table_paths() for name in ("fig3", "fig4", "fig5", "fig6", "constant_units")}
+    analyze_models(
+        "models.csv", {"m0": "Model zero"}, ["m1"], tables["fig3"]["table"], tables["constant_units"]["table"]
     )
-    constant_units.plot(summary, tmp_path / "constant.pdf")
-    for name in ("fig5.pdf", "fig6.pdf", "constant.pdf"):
-        assert (tmp_path / name).read_bytes().startswith(b"%PDF") and (tmp_path / name).stat().st_size > 3000
+    fig4 = tables["fig4"]
+    densities = tmp_path / "densities.csv"
+    analyze_accuracy(
+        "models.csv",
+        sorted(units["model"].unique()),
+        unit_paths,
+        "top1.csv",
+        3,
+        0,
+        fig4["table"],
+        densities,
+        fig4["kde"],
+        fig4["correlation"],
+    )
+    analyze_layer_types(unit_paths, tables["fig5"]["means"], tables["fig5"]["pvalues"])
+    analyze_depth_width(unit_paths, tables["fig6"]["layers"], tables["fig6"]["bins"])
+
+    fig3 = read_table(tables["fig3"]["table"])
+    assert list(fig3["mean_mis"]) == sorted(fig3["mean_mis"]) and len(fig3) == 6
+    assert fig3.set_index("model").loc["m0", "label"] == "Model zero" and list(
+        fig3.loc[fig3["highlighted"], "model"]
+    ) == ["m1"]
+    kde = read_table(fig4["kde"])
+    assert kde["model"].nunique() == 3 and (kde["n_units"] == 8).all()  # the constant unit left out
+    for model, curve in kde.groupby("model"):
+        live_mis = units.query("model == @model and not constant")["mis"]
+        assert curve["density"].to_numpy() == pytest.approx(stats.gaussian_kde(live_mis)(curve["mis"]), rel=1e-9)
+        assert curve.loc[curve["density"].idxmax(), "mis"] == pytest.approx(0.9, abs=0.02)  # the conv mode
+    bins = read_table(tables["fig6"]["bins"]).set_index(["axis", "layer_type"])
+    assert bins.loc[("relative_depth", "conv"), "bin_centre"] == pytest.approx(0.05)
+    assert bins.loc[("relative_depth", "batchnorm"), "n_layers"] == 6
+    assert bins.loc[("relative_depth", "conv"), "mis"] == pytest.approx(
+        units.query("layer_type == 'conv'")["mis"].mean(), abs=1e-3
+    )
+
+    options = {"fig3": {"similarity_label": "stand-in"}, "constant_units": {"threshold": 1e-8}}
+    for name, paths in tables.items():
+        draw(name, paths, tmp_path / f"{name}.pdf", **options.get(name, {}))
+        assert (tmp_path / f"{name}.pdf").read_bytes().startswith(b"%PDF") and (
+            tmp_path / f"{name}.pdf"
+        ).stat().st_size > 3000

@@ -17,10 +17,11 @@ import pytest
 from PIL import Image
 
 from mis import paths
-from mis.analysis.example_units import select_example_units
-from mis.browser import build_unit_browser
-from mis.results import summarize_models, unit_table
+from mis.results import unit_table
 from mis.settings import BrowserSettings
+from mis.stages.analysis import select_example_units
+from mis.stages.browser import build_unit_browser
+from mis.stages.scores import summarize_models
 from mis.storage import read_table, write_arrays, write_table
 from mis.tasks import draw_tasks, task_rng
 

@@ -164,11 +164,19 @@ def test_a_block_given_on_the_command_line_gets_the_schemas_types() -> None:
 def test_settings_as_params_round_trip() -> None:
     """What a rule passes (Params: recorded fields, and how the job runs) gives the settings back."""
     settings = Settings.from_config(load_config(REPO / "config" / "config.yaml", SCHEMA))
-    for value in (settings.tasks, settings.extraction, settings.scoring, settings.browser, *settings.sae.trained):
+    for value in (
+        settings.tasks,
+        settings.extraction,
+        settings.scoring,
+        settings.browser,
+        settings.images,
+        settings.training,
+        *settings.sae.trained,
+    ):
         assert type(value).from_params(value.params(), value.run_params()) == value
     recorded = {"k", "levels", "n_near", "quantile_sample", "decoder", "layer_types", "include", "exclude"}
     assert set(settings.extraction.params()) == recorded
     assert set(settings.extraction.run_params()) == {"batch_size", "num_workers", "checkpoint_every"}
     assert "label" not in settings.scoring.params()["similarity"]
-    label = settings.scoring.similarity["label"]
+    label = settings.scoring.similarity.label
     assert settings.scoring.run_params() == {"similarity": {"label": label, "batch_size": 64, "num_workers": 0}}

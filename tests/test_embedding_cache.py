@@ -16,8 +16,10 @@ import pandas as pd
 import pytest
 
 from mis.embedding_cache import EmbeddingCache, content_key
-from mis.embeddings import embed_images, task_embeddings
+from mis.embeddings import task_embeddings
 from mis.images import build_manifest
+from mis.settings import SimilaritySettings
+from mis.stages.embeddings import embed_images
 from mis.storage import write_arrays, write_table
 
 from conftest import TINY_SIMILARITY
@@ -141,7 +143,7 @@ def stage(folder: Path, out: Path, cache: Path, name: str = "m") -> dict:
     )
     embed_images(
         model_name=name,
-        similarity={**TINY_SIMILARITY, "num_workers": 0},
+        similarity=SimilaritySettings.from_config({**TINY_SIMILARITY, "num_workers": 0}),
         images_root=folder,
         manifest_path=out / "manifest.csv",
         tasks_path=out / "tasks.npz",

@@ -41,12 +41,17 @@ def normalize(name: str) -> str:
 
 
 def rules() -> list[tuple[str, Path, str]]:
-    """(rule name, file, body) of every rule; rules may be indented (defined inside an `if`)."""
+    """(rule name, file, body) of every rule; rules may be indented (defined inside an `if`). A rule
+    defined in a loop (``rule:`` with a ``name:`` directive) is named by its pattern, such as
+    ``plot_{figure_name}``."""
     found = []
     for path in RULE_FILES:
-        starts = list(re.finditer(r"^[ \t]*rule (\w+):", path.read_text(), re.MULTILINE))
+        text = path.read_text()
+        starts = list(re.finditer(r"^[ \t]*rule( (\w+))?:", text, re.MULTILINE))
         for start, end in zip(starts, [*starts[1:], None]):
-            found.append((start[1], path, path.read_text()[start.end() : end.start() if end else None]))
+            body = text[start.end() : end.start() if end else None]
+            name = start[2] or re.search(r"^\s*name:\s*f?\"([^\"]+)\"", body, re.MULTILINE)[1]
+            found.append((name, path, body))
     return found
 
 
@@ -86,11 +91,25 @@ def module_file(module: str) -> Path | None:
     return None
 
 
-def imported(path: Path) -> set[str]:
+def imported(path: Path, functions: frozenset[str] | None = None) -> set[str]:
     """Dotted names a file imports anywhere (lazy imports in functions included); for
-    ``from package import name`` both ``package`` and ``package.name``."""
+    ``from package import name`` both ``package`` and ``package.name``. With ``functions``: only
+    what importing the module and calling those of its functions imports (its top-level statements,
+    classes included, and the bodies of the module's functions they reach by name)."""
+    tree = ast.parse(path.read_text())
+    roots: list[ast.AST] = [tree]
+    if functions is not None:
+        defined = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+        roots = [node for node in tree.body if not isinstance(node, ast.FunctionDef)]
+        reached, todo = set(), [*functions, *(n.id for r in roots for n in ast.walk(r) if isinstance(n, ast.Name))]
+        while todo:
+            name = todo.pop()
+            if name in defined and name not in reached:
+                reached.add(name)
+                todo += [node.id for node in ast.walk(defined[name]) if isinstance(node, ast.Name)]
+        roots += [defined[name] for name in reached]
     names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in (node for root in roots for node in ast.walk(root)):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -100,21 +119,32 @@ def imported(path: Path) -> set[str]:
 
 
 def third_party_imports(script: Path) -> set[str]:
-    """Top-level third-party packages a script needs, following `mis` imports transitively (an
-    import of ``mis.a.b`` also runs ``mis/__init__.py`` and ``mis/a/__init__.py``)."""
-    todo, seen, packages = [script], set(), set()
+    """Top-level third-party packages a script needs, following `mis` imports transitively: an
+    import of ``mis.a.b`` runs ``mis/__init__.py`` and ``mis/a/__init__.py`` too, and ``from mis.a.b
+    import f`` needs what the module imports and what calling ``f`` imports (heavy imports are kept
+    inside the functions that need them, so that a stage loads only its own)."""
+    todo: list[tuple[Path, frozenset[str] | None]] = [(script, None)]
+    seen, packages = set(), set()
     while todo:
-        path = todo.pop()
-        if path in seen:
+        path, functions = todo.pop()
+        if (path, functions) in seen:
             continue
-        seen.add(path)
-        for name in imported(path):
+        seen.add((path, functions))
+        names = imported(path, functions)
+        for name in names:
             top = name.split(".")[0]
-            if top == "mis":
-                parts = name.split(".")
-                todo += [f for f in (module_file(".".join(parts[:i])) for i in range(1, len(parts) + 1)) if f]
-            elif top not in sys.stdlib_module_names and top != "__future__":
-                packages.add(top)
+            if top != "mis":
+                if top not in sys.stdlib_module_names and top != "__future__":
+                    packages.add(top)
+                continue
+            parts = name.split(".")
+            packages_of = [module_file(".".join(parts[:i])) for i in range(1, len(parts))]
+            todo += [(f, frozenset()) for f in packages_of if f]
+            module = module_file(name)
+            if module:  # `from mis.a import f, g`: the module, and calling f and g; `import mis.a`: all of it
+                used = frozenset(n[len(name) + 1 :] for n in names if n.rpartition(".")[0] == name)
+                functions = used and not any(module_file(f"{name}.{u}") for u in used)
+                todo.append((module, used if functions else None))
     return packages
 
 
@@ -124,7 +154,7 @@ RULE_IDS = [name for name, _, _ in CODE_RULES]
 
 
 def test_rules_are_found() -> None:
-    assert {"prepare_images", "extract_activations", "compute_mis", "plot_fig3"} <= set(RULE_IDS)
+    assert {"prepare_images", "extract_activations", "compute_mis", "plot_{figure_name}"} <= set(RULE_IDS)
 
 
 @pytest.mark.parametrize(("rule", "rule_file", "body"), CODE_RULES, ids=RULE_IDS)

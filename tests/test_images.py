@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +27,11 @@ from mis.images import (
     category_of,
     image_set_signature,
     manifest_fingerprint,
-    prepare_images,
     split_member,
 )
-from mis.settings import ExtractionSettings, TaskSettings
-from mis.stages import extract_activations
+from mis.settings import ExtractionSettings, ImageSettings, TaskSettings
+from mis.stages.activations import extract_activations
+from mis.stages.images import prepare_images
 from mis.tasks import TooFewImages
 
 from conftest import DEMO_IMAGES, REPO, SCHEMA
@@ -309,7 +310,7 @@ def test_oversized_image_is_skipped_and_named(small_image_folder: Path, caplog, 
 
 
 def test_image_set_signature_follows_the_files(small_image_folder: Path, tmp_path: Path) -> None:
-    images = {"root": str(small_image_folder), "extensions": [".jpg"]}
+    images = ImageSettings(str(small_image_folder), (".jpg",))
     before = image_set_signature(images)
     assert image_set_signature(images) == before
     photos = sorted(small_image_folder.iterdir())
@@ -320,16 +321,16 @@ def test_image_set_signature_follows_the_files(small_image_folder: Path, tmp_pat
     assert image_set_signature(images) != added
     file_list = tmp_path / "list.txt"
     file_list.write_text(f"{photos[0].name}\n")
-    listed = {**images, "file_list": str(file_list)}
+    listed = replace(images, file_list=str(file_list))
     one = image_set_signature(listed)
     file_list.write_text(f"{photos[0].name}\n{photos[2].name}\n")
     assert image_set_signature(listed) != one
-    assert image_set_signature({**images, "root": str(tmp_path / "absent")}) == "absent"  # a dry run still plans
-    assert image_set_signature({**listed, "file_list": str(tmp_path / "absent.txt")}) == "absent"
+    assert image_set_signature(replace(images, root=str(tmp_path / "absent"))) == "absent"  # a dry run still plans
+    assert image_set_signature(replace(listed, file_list=str(tmp_path / "absent.txt"))) == "absent"
 
 
 def test_too_few_images_for_the_tasks_fails_before_the_model_is_built(small_image_folder: Path, tmp_path: Path) -> None:
-    images = {"root": str(small_image_folder), "extensions": [".jpg"]}
+    images = ImageSettings(str(small_image_folder), (".jpg",))
     assert len(prepare_images(images, tmp_path / "manifest.csv")) == 12
     outputs = {name: tmp_path / name for name in ("extremes.npz", "layers.csv", "meta.json")}
     spec = {"architecture": "no_such_model", "weights": {"source": "random"}}  # never built

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,34 +20,33 @@ from scipy.special import expit
 from scipy.stats import binomtest
 
 from mis.config import ConfigError, validate_config
-from mis.figures.fig2 import plot as plot_fig2
-from mis.figures.overestimated_units import plot as plot_overestimated_units
-from mis.figures.similarity_comparison import plot as plot_similarity_comparison
-from mis.imi import split_condition
-from mis.imi.alpha import ValidationSettings, best_alpha, fit_alpha, validate
-from mis.imi.appendix import CEILING, overestimated_units, similarity_comparison
+from mis.figures import draw
+from mis.imi import CEILING, split_condition
+from mis.imi.alpha import best_alpha, validate
+from mis.imi.appendix import similarity_comparison
 from mis.imi.demo import response_table, write_demo_release
 from mis.imi.file_map import FileMapError
 from mis.imi.layers import LayerNameError, map_layer_names, module_names
+from mis.imi.release import FILE_MAP
 from mis.imi.responses import (
     ResponseFormatError,
     human_scores,
     main_trials,
     read_responses,
-    score_human_responses,
     wilson_interval,
 )
-from mis.imi.scores import compute_imi_mis, load_units, stimulus_margins
+from mis.imi.scores import load_units, stimulus_margins, trials_table
 from mis.imi.selection import extreme_units
 from mis.imi.stimuli import DEFAULT_PATTERN
-from mis.settings import ScoringSettings
-from mis.storage import read_table
+from mis.settings import ScoringSettings, SimilaritySettings, ValidationSettings
+from mis.stages.imi import compute_imi_mis, find_overestimated_units, fit_alpha, score_human_responses
+from mis.storage import read_table, write_table
 
 from conftest import DEMO_IMAGES, REPO, SCHEMA, TINY_SIMILARITY
 
 CPU = torch.device("cpu")
 NATURAL = ["natural", "natural_hard85"]
-TINY = {**TINY_SIMILARITY, "batch_size": 16, "num_workers": 0}
+TINY = SimilaritySettings.from_config({**TINY_SIMILARITY, "batch_size": 16, "num_workers": 0})
 PHOTOS = sorted(DEMO_IMAGES.glob("*.jpg"))
 
 
@@ -132,8 +132,9 @@ def test_split_condition() -> None:
 
 
 def test_trials_rebuilt_from_the_file_map_are_the_exact_files(release: dict[str, Path]) -> None:
-    units, root = load_units("file_map", NATURAL, file_map=release["file_map"], imagenet_train=release["train"])
-    assert root == release["train"] and len(units) == 10  # 9 natural units with responses + 1 map-only unit
+    root = release["train"]
+    units = load_units("file_map", NATURAL, root, file_map=release["file_map"])
+    assert len(units) == 10  # 9 natural units with responses + 1 map-only unit
     first = units[0]
     assert first.key == ("mobilenetv2_100", "natural", "blocks_1_0_conv_pw", 3) and first.batches == (0, 1)
     trial = first.trials[1]  # batch 1: photos 20-29 on the max side, 30-39 on the min side
@@ -153,12 +154,13 @@ def test_a_missing_imagenet_image_is_named(release: dict[str, Path], tmp_path: P
         FileMapError,
         match="missing.JPEG not found: the file map's entry resnet18-untrained/fc/channel_6/batch_1/min_4.png",
     ):
-        load_units("file_map", NATURAL, file_map=path, imagenet_train=release["train"])
+        load_units("file_map", NATURAL, release["train"], file_map=path)
 
 
 def test_both_routes_give_identical_margins(release: dict[str, Path]) -> None:
-    mapped, train = load_units("file_map", NATURAL, file_map=release["file_map"], imagenet_train=release["train"])
-    stimuli, root = load_units("stimuli", NATURAL, stimuli_dir=release["stimuli"], pattern=DEFAULT_PATTERN)
+    train, root = release["train"], release["stimuli"]
+    mapped = load_units("file_map", NATURAL, train, file_map=release["file_map"])
+    stimuli = load_units("stimuli", NATURAL, root, pattern=DEFAULT_PATTERN)
     assert [u.key for u in mapped] == [u.key for u in stimuli] and [u.batches for u in mapped] == [
         u.batches for u in stimuli
     ]
@@ -190,17 +192,28 @@ def test_layer_names_map_to_the_models_modules() -> None:
 def validated(release: dict[str, Path], tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("validation")
     score_human_responses(release["responses"], 0.95, out / "trials.parquet", out / "his.csv", out / "models.csv")
-    units, root = load_units("file_map", ["natural"], file_map=release["file_map"], imagenet_train=release["train"])
+    files = out / "files.json"  # as download_imi reports the release
+    files.write_text(json.dumps({"located": {FILE_MAP: str(release["file_map"])}, "data_dir": str(release["release"])}))
     settings = ValidationSettings(fit_fraction=0.5, n_bootstrap=100, n_simulations=100)
     for name, seed in (("tiny", 0), ("tiny1", 1)):
-        similarity = {**TINY, "name": name, "weights": {"source": "random", "seed": seed}}
+        similarity = replace(TINY, name=name, options={**TINY.options, "weights": {"source": "random", "seed": seed}})
         (out / name).mkdir()
         outputs = {
             k: out / name / f"{k}.{'parquet' if k == 'margins' else 'csv'}"
             for k in ("margins", "units", "trials", "coverage")
         }
         compute_imi_mis(
-            units, root, out / "trials.parquet", ["natural"], ScoringSettings(similarity, 8.0), "cpu", 2, outputs
+            files_path=files,
+            human_trials_path=out / "trials.parquet",
+            trials_from="file_map",
+            conditions=["natural"],
+            imagenet_train=release["train"],
+            stimuli_dir=None,
+            pattern=DEFAULT_PATTERN,
+            scoring=ScoringSettings(similarity, 8.0),
+            device="cpu",
+            threads=2,
+            outputs=outputs,
         )
         fit_alpha(
             out / "his.csv",
@@ -265,27 +278,46 @@ def test_similarity_comparison_and_its_figure(validated: Path, tmp_path: Path) -
     assert (
         row["mean"] == pytest.approx(np.nanmean(r)) and row["sd"] == pytest.approx(np.nanstd(r)) and row["n_units"] == 4
     )
-    plot_similarity_comparison(table, tmp_path / "comparison.pdf")
+    write_table(table, tmp_path / "comparison.csv")
+    draw("similarity_comparison", {"table": tmp_path / "comparison.csv"}, tmp_path / "comparison.pdf")
     content = (tmp_path / "comparison.pdf").read_bytes()
     assert content.startswith(b"%PDF") and b"/Subtype /Image" not in content
 
 
-def test_overestimated_units_and_their_figure(validated: Path, release: dict[str, Path], tmp_path: Path) -> None:
-    units = read_table(validated / "tiny" / "validation_units.csv")
-    table = overestimated_units(units, read_table(validated / "tiny" / "trials.csv"), 3)
+@pytest.mark.parametrize("trials_from", ["file_map", "stimuli"])
+def test_overestimated_units_and_their_figure(
+    validated: Path, release: dict[str, Path], tmp_path: Path, trials_from: str
+) -> None:
+    """The table holds each trial's images where compute_imi_mis read them: ImageNet-train, or with
+    `imi.trials_from: stimuli` and no `imi.stimuli_dir` (the documented default) the release's own
+    folder, which only the download's report tells (the figure once joined those paths to None)."""
+    trials = validated / "tiny" / "trials.csv"
+    if trials_from == "stimuli":
+        trials = tmp_path / "trials.csv"
+        write_table(trials_table(load_units("stimuli", NATURAL, release["stimuli"], pattern=DEFAULT_PATTERN)), trials)
+    units_path, files = validated / "tiny" / "validation_units.csv", validated / "files.json"
+    table = find_overestimated_units(
+        units_path, trials, files, trials_from, release["train"], None, 3, tmp_path / "o.csv"
+    )
+    units = read_table(units_path)
     differences = (units["mis"] - units["his"]).sort_values(ascending=False)
     np.testing.assert_allclose(table["difference"], differences.head(3))
-    assert (table["batch"] == 0).all() and table["max_query"].str.endswith(".JPEG").all()
-    plot_overestimated_units(table, release["train"], tmp_path / "over.pdf")
+    assert (table["batch"] == 0).all()
+    root = release["train"] if trials_from == "file_map" else release["stimuli"]
+    shown = [
+        *table["max_query"],
+        *table["min_query"],
+        *";".join(table["max_refs"] + ";" + table["min_refs"]).split(";"),
+    ]
+    assert len(shown) == 3 * 20 and all(Path(p).is_file() and Path(p).is_relative_to(root) for p in shown)
+    draw("imi_overestimated_units", {"table": tmp_path / "o.csv"}, tmp_path / "over.pdf")
     assert (tmp_path / "over.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_fig2_is_a_vector_pdf(validated: Path, tmp_path: Path) -> None:
     path = tmp_path / "fig2.pdf"
-    summary = json.loads((validated / "tiny" / "alpha.json").read_text())
-    units = pd.read_csv(validated / "tiny" / "validation_units.csv")
-    models = pd.read_csv(validated / "tiny" / "validation_models.csv")
-    plot_fig2(units, models, summary, path, "random tiny ViT")
+    tables = {name: validated / "tiny" / f"validation_{name}.csv" for name in ("units", "models")}
+    draw("fig2", {"summary": validated / "tiny" / "alpha.json", **tables}, path, similarity_label="random tiny ViT")
     content = path.read_bytes()
     assert content.startswith(b"%PDF") and len(content) > 10_000 and b"/Subtype /Image" not in content
 

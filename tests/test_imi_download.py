@@ -19,8 +19,9 @@ from pathlib import Path
 import pooch
 import pytest
 
-from mis.imi.download import MARKER, download_imi, unpack
+from mis.imi.download import MARKER, unpack
 from mis.imi.release import FILE_MAP, DatasetError, dataset_path
+from mis.stages.imi import download_imi
 
 RESPONSES = "human_responses/responses_main.csv"
 NEEDED = [RESPONSES, FILE_MAP]

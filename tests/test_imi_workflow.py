@@ -1,6 +1,7 @@
 """The IMI stage through Snakemake, end to end on the demo release (``mis.imi.demo``) placed in the
 data folder by hand, offline: Fig. 2, the similarity comparison, the overestimated units and the
-join of IMI units with the project's own unit table of the same model."""
+join of IMI units with the project's own unit table of the same model; then the overestimated units
+again from the release's own stimuli."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def test_imi_figures_from_the_demo_release(tmp_path, monkeypatch) -> None:
         assert (tmp_path / name).read_bytes().startswith(b"%PDF"), name
     report = json.loads((tmp_path / "results" / "imi" / "files.json").read_text())
     assert not report["record_read"] and len(report["unverified"]) == 2
-    comparison = pd.read_csv(tmp_path / "results" / "imi" / "similarity_comparison.csv")
+    comparison = pd.read_csv(tmp_path / "results" / "analysis" / "similarity_comparison.csv")
     assert set(comparison["similarity"]) == {"lite0-standin", "tiny-vit", "noise ceiling"}
     joined = pd.read_csv(tmp_path / join)
     mobilenet = joined[joined["model"] == "mobilenetv2_100"].set_index("layer")
@@ -53,3 +54,13 @@ def test_imi_figures_from_the_demo_release(tmp_path, monkeypatch) -> None:
     assert mobilenet.loc["conv_head", "project_mis"] == pytest.approx(expected)
     summary = json.loads((tmp_path / "results" / "imi" / "lite0-standin" / "unit_join.json").read_text())
     assert summary["models_not_configured"] == ["resnet18-untrained"]
+
+    # The release's own stimuli, without `imi.stimuli_dir` (the documented default): the figure's
+    # images are found where compute_imi_mis read them, through the download's report.
+    config["imi"] = {**config["imi"], "trials_from": "stimuli"}
+    del config["imi"]["imagenet_train"]
+    config_path.write_text(yaml.safe_dump(config))
+    result = run(tmp_path, config_path, "figures/imi_overestimated_units.pdf")
+    assert result.returncode == 0, result.stderr[-3000:]
+    shown = pd.read_csv(tmp_path / "results" / "analysis" / "imi_overestimated_units.csv")
+    assert shown["max_query"].str.startswith(str(paths["stimuli"])).all()

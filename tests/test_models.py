@@ -266,7 +266,7 @@ def test_device_selection_falls_back_to_cpu() -> None:
 
 
 def test_extraction_names_the_models_config_entry_when_its_checkpoint_is_bad(tmp_path: Path) -> None:
-    from mis.stages import extract_activations
+    from mis.stages.activations import extract_activations
 
     garbage = tmp_path / "garbage.pth"
     garbage.write_bytes(b"\x80\x02garbage")

@@ -146,7 +146,10 @@ CHANGES = {
         {"extraction__query_quantiles": [0.9]},
         jobs_of("extract_activations", model=ALL_MODELS),
     ),
-    "decoder": ({"extraction__decoder": "torchvision"}, jobs_of("extract_activations", model=ALL_MODELS)),
+    "decoder": (  # the SAE passes decode images as the extraction does
+        {"extraction__decoder": "torchvision"},
+        jobs_of("extract_activations", model=ALL_MODELS) | jobs_of("sample_sae_vectors") | jobs_of("evaluate_saes"),
+    ),
     "similarity": (
         {"similarity__weights": {"source": "random", "seed": 1}},
         jobs_of("embed_images", model=ALL_MODELS, similarity=["lite0-standin"])
@@ -167,12 +170,13 @@ CHANGES = {
         jobs_of("fit_alpha", backend=BACKENDS) | jobs_of("compare_similarities"),
     ),
     "imi_extreme": ({"imi__n_extreme": 3}, jobs_of("select_extreme_units")),
-    "highlight": ({"highlight_models": ["resnet18-untrained"]}, jobs_of("plot_fig3")),
+    "highlight": ({"highlight_models": ["resnet18-untrained"]}, jobs_of("analyze_models")),
     "label": (
         {"similarity__label": "another label"},
         jobs_of("plot_fig3")
         | jobs_of("plot_fig7")
         | jobs_of("plot_fig8")
+        | jobs_of("plot_fig8_all_epochs")
         | jobs_of("plot_sae")
         | jobs_of("plot_fig2")
         | jobs_of("compare_similarities"),

@@ -1,6 +1,8 @@
-"""The rule files have one shape: every rule logs to logs/<rule>…, calls the package function of its
-own name (plot rules: ``mis.figures.<name>.plot``), wraps each figure in report() with a caption
-that exists, and every seconds-long table or plot rule runs on the submitting node of a cluster."""
+"""The rule files have one shape: every rule logs to logs/<rule>…, calls the stage function of its
+own name (the plot rules, built from mis.figures.FIGURES: ``mis.figures.draw``), wraps each figure
+in report() with a caption that exists, every seconds-long table or plot rule runs on the
+submitting node of a cluster, and only common.smk reads the raw config (every other rule file reads
+the settings objects it builds)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from mis.figures import FIGURES
+
 from test_envs import CODE_RULES, RULE_FILES, RULE_IDS, directive
+
+PLOT_RULE = "plot_{figure_name}"  # figures.smk defines it in a loop over the figures
 
 # Rules that only read result tables (or a few images) and write a table or a figure.
 TABLE_OR_PLOT = re.compile(r"^(plot|analyze|select|summarize|compare|find|fit)_")
@@ -33,7 +38,7 @@ def local_rules() -> set[str]:
 @pytest.mark.parametrize(("rule", "rule_file", "body"), CODE_RULES, ids=RULE_IDS)
 def test_rule_logs_under_its_name(rule: str, rule_file: Path, body: str) -> None:
     log = section(body, "log").strip()
-    assert re.fullmatch(rf'paths\.log\("{rule}"(, [^)]+)?\),', log), (
+    assert re.fullmatch(rf'paths\.log\(f?"{re.escape(rule)}"(, [^)]+)?\),', log), (
         f"rule {rule}: log {log!r} is not paths.log({rule!r}, …)"
     )
 
@@ -41,10 +46,11 @@ def test_rule_logs_under_its_name(rule: str, rule_file: Path, body: str) -> None
 @pytest.mark.parametrize(("rule", "rule_file", "body"), CODE_RULES, ids=RULE_IDS)
 def test_rule_calls_the_function_of_its_name(rule: str, rule_file: Path, body: str) -> None:
     script = (rule_file.parent / directive(body, "script")).resolve()
-    assert script.name == f"{rule}.py", f"rule {rule} runs {script.name}"
-    called = "plot" if rule.startswith("plot_") else rule
-    assert re.search(rf"^from mis\.[\w.]+ import (.*\b)?{called}\b", script.read_text(), re.MULTILINE), (
-        f"{script.name} does not import a package function {called}()"
+    plot = rule == PLOT_RULE
+    assert script.name == ("plot_figure.py" if plot else f"{rule}.py"), f"rule {rule} runs {script.name}"
+    called, module = ("draw", r"mis\.figures") if plot else (rule, r"mis\.stages\.\w+")
+    assert re.search(rf"^from {module} import (.*\b)?{called}\b", script.read_text(), re.MULTILINE), (
+        f"{script.name} does not import the package function {called}()"
     )
 
 
@@ -52,21 +58,30 @@ def test_rule_calls_the_function_of_its_name(rule: str, rule_file: Path, body: s
 def test_figures_are_reported_with_a_caption(rule: str, rule_file: Path, body: str) -> None:
     output = section(body, "output")
     figures = re.findall(r"paths\.figure\(", output)
-    reported = re.findall(r"report\(\s*paths\.figure\([^)]*\),\s*category=\"Figures\",\s*caption=\"([^\"]+)\"", output)
+    reported = re.findall(
+        r"report\(\s*paths\.figure\([^)]*\),\s*category=\"Figures\",\s*caption=(f?)\"([^\"]+)\"", output
+    )
     assert len(reported) == len(figures), f"rule {rule}: a figure without report() and caption"
-    for caption in reported:
-        assert (rule_file.parent / caption).is_file(), f"rule {rule}: caption {caption} does not exist"
+    for is_pattern, caption in reported:
+        names = FIGURES if is_pattern else [None]
+        for name in names:
+            path = rule_file.parent / caption.format(figure_name=name)
+            assert path.is_file(), f"rule {rule}: caption {path.name} does not exist"
 
 
 def test_table_and_plot_rules_run_on_the_submitting_node() -> None:
     """Except those that declare cluster resources (the convergence analysis re-scores every unit)."""
     heavy = {rule for rule, _, body in CODE_RULES if section(body, "resources")}
+    marked = {rule for rule, _, body in CODE_RULES if re.search(r"^\s*localrule: True$", body, re.MULTILINE)}
     expected = {rule for rule in RULE_IDS if TABLE_OR_PLOT.match(rule)} - heavy
-    assert expected - local_rules() == set()
-    assert local_rules() <= set(RULE_IDS)
+    assert expected - local_rules() - marked == set()
+    assert local_rules() <= set(RULE_IDS) and PLOT_RULE in marked
 
 
-def test_every_figure_of_the_paper_has_a_plot_rule() -> None:
-    plots = {rule.removeprefix("plot_") for rule in RULE_IDS if rule.startswith("plot_")}
-    assert {"fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "example_units", "convergence"} <= plots
-    assert all((REPO / "src" / "mis" / "figures" / f"{name}.py").is_file() for name in plots - {"overestimated_units"})
+def test_only_common_smk_reads_the_raw_config() -> None:
+    """The other rule files read the settings objects of common.smk (mis.settings), so that a key is
+    read, defaulted and typed in one place."""
+    for path in RULE_FILES:
+        if path.name != "common.smk":
+            code = "\n".join(line.split("#")[0] for line in path.read_text().splitlines())
+            assert not re.search(r"\bconfig(\[|\.get\()", code), f"{path.name} reads config[...]"

@@ -23,11 +23,13 @@ from mis.images import build_manifest
 from mis.layers import Layout, find_layer, select_layers
 from mis.models import build_model, eval_transform, to_device, to_input
 from mis.sae.dictionary import Dictionary, DictionaryError, identity_dictionary, load_dictionary, save_dictionary
+from mis.sae.fitting import SaeSettings, train_dictionary
 from mis.sae.metrics import METRIC_COLUMNS, evaluate_dictionaries
 from mis.sae.readout import dictionary_label, dictionary_layer, layer_table_with_dictionaries, split_label
 from mis.sae.sampling import sample_vectors
-from mis.sae.training import SaeSettings, train_dictionary
 from mis.settings import ExtractionSettings
+from mis.stages.sae import sample_sae_vectors
+from mis.storage import read_arrays, read_table, write_table
 
 from conftest import API_ARCHITECTURE, API_CHANNELS, API_LAYER, API_SPEC, DEMO_IMAGES
 
@@ -405,6 +407,26 @@ def test_sampled_vectors_are_position_vectors_whatever_the_batch_size(small_imag
     assert torch.isin(sample, everything).all(dim=1).all() and len(torch.unique(sample, dim=0)) == 500
     every = sample_vectors(model, layer, dataset, 10**6, seed=0, device=CPU)
     assert len(every) == len(everything) == 12 * 20 * 20
+
+
+def test_sae_passes_decode_images_as_the_extraction(small_image_folder: Path, tmp_path: Path) -> None:
+    """`extraction.decoder` reaches the SAE stages: their vectors are those of a dataset decoded the
+    extraction's way (torchvision's decoder gives other pixels than Pillow at sharp edges)."""
+    write_table(build_manifest(small_image_folder, (".jpg",)), tmp_path / "manifest.csv")
+    model = to_device(build_model(SPEC), CPU)
+    manifest = read_table(tmp_path / "manifest.csv")
+    sampled = {}
+    for decoder in ("pil", "torchvision"):
+        out = tmp_path / f"{decoder}.npz"
+        sample_sae_vectors(
+            SPEC, LAYER, 300, 0, small_image_folder, tmp_path / "manifest.csv", "cpu", 1, 4, 0, decoder, out
+        )
+        sampled[decoder] = torch.from_numpy(read_arrays(out)["vectors"])
+        transform, input_size = eval_transform(model)
+        dataset = ImageDataset(small_image_folder, manifest["path"], transform, input_size, decoder)
+        expected = sample_vectors(model, find_layer(model, LAYER), dataset, 300, seed=0, device=CPU, batch_size=4)
+        torch.testing.assert_close(sampled[decoder], expected, rtol=0, atol=1e-4 * float(expected.abs().max()))
+    assert not torch.equal(sampled["pil"], sampled["torchvision"])
 
 
 def test_fidelity_is_perfect_for_a_perfect_reconstruction(small_image_folder: Path) -> None:

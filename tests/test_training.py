@@ -14,20 +14,22 @@ import torch
 import yaml
 from PIL import Image
 
-from mis.analysis.training import (
+from mis.analysis.dynamics import (
     accuracy_correlation,
-    analyze_training,
     epoch_table,
     first_epoch_depth_correlation,
     layer_changes,
     read_accuracy_table,
 )
+from mis.classifier import category_classes, class_split, split_validation
 from mis.config import ConfigError, validate_config
-from mis.figures import fig7, fig8
-from mis.images import prepare_images
+from mis.figures import draw
 from mis.models import build_model
+from mis.settings import ImageSettings
+from mis.stages.analysis import analyze_training
+from mis.stages.images import prepare_images
+from mis.stages.training import train_model
 from mis.storage import read_table, write_table
-from mis.training import category_classes, class_split, split_validation, train_model
 
 from conftest import REPO, SCHEMA
 
@@ -111,7 +113,7 @@ def tiny_image_set(tmp_path_factory) -> tuple[Path, Path]:
             pixels = np.clip(np.array(colour) + rng.normal(0, 20, (40, 40, 3)), 0, 255).astype(np.uint8)
             Image.fromarray(pixels).save(root / f"{name}_{i}.png")
     manifest = root.parent / f"{root.name}-manifest.csv"
-    prepare_images({"root": str(root), "extensions": [".png"]}, manifest)
+    prepare_images(ImageSettings(str(root), (".png",)), manifest)
     return root, manifest
 
 
@@ -266,15 +268,12 @@ def test_figures_are_drawn_from_the_analysis_tables(units: pd.DataFrame, tmp_pat
     )
     correlation = read_table(paths["correlation"]).iloc[0]  # two epochs after the first: ρ undefined
     assert np.isnan(correlation["spearman"]) and correlation["n_epochs"] == 2
-    tables = {name: read_table(path) for name, path in paths.items()}
-    fig7.plot(tables["epochs"], tables["correlation"], tmp_path / "fig7.pdf", "tiny ResNet", "stand-in")
-    fig8.plot(
-        tables["layers"],
-        tables["depth"],
-        tmp_path / "fig8.pdf",
-        tmp_path / "fig8_all_epochs.pdf",
-        "tiny ResNet",
-        "stand-in",
-    )
+    drawn = {
+        "fig7": {"table": paths["epochs"], "correlation": paths["correlation"]},
+        "fig8": {"table": paths["layers"], "depth": paths["depth"]},
+        "fig8_all_epochs": {"table": paths["layers"]},
+    }
+    for name, tables in drawn.items():
+        draw(name, tables, tmp_path / f"{name}.pdf", model_label="tiny ResNet", similarity_label="stand-in")
     for name in ("fig7.pdf", "fig8.pdf", "fig8_all_epochs.pdf"):
         assert (tmp_path / name).read_bytes().startswith(b"%PDF") and (tmp_path / name).stat().st_size > 1000, name

@@ -26,7 +26,7 @@ from mis.layers import layer_table, select_layers
 from mis.models import WeightsError, build_model, eval_transform
 from mis.results import model_summary, unit_table
 from mis.sae.dictionary import DictionaryError, load_dictionary
-from mis.stages import log_non_finite
+from mis.stages.activations import log_non_finite
 
 from conftest import DEMO_IMAGES, REPO, SCHEMA
 
@@ -48,7 +48,7 @@ def test_non_finite_activations_are_flagged_logged_and_never_scored(caplog) -> N
     assert units["mis"].isna().tolist() == [False, True, False, True] and not units["constant"].any()
     summary = model_summary(units).iloc[0]
     assert (summary["n_units"], summary["n_non_finite"], summary["mean_mis"]) == (2, 2, pytest.approx(0.7))
-    with caplog.at_level(logging.WARNING, logger="mis.stages"):
+    with caplog.at_level(logging.WARNING, logger="mis.stages.activations"):
         log_non_finite(table, result.non_finite)
     assert "layer conv: 2 of 4 units are NaN or infinite on some image (40 activations)" in caplog.text
 

@@ -21,6 +21,7 @@ from conftest import DEMO_IMAGES, REPO
 pytestmark = pytest.mark.workflow
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
 N_IMAGES = 60
+REDUCED_CONFIG = REPO / ".ci" / "reduced" / "config.yaml"
 
 
 def embedding_reports(workdir: Path) -> dict[str, dict]:
@@ -30,19 +31,31 @@ def embedding_reports(workdir: Path) -> dict[str, dict]:
 
 
 def reduced_config(workdir: Path) -> Path:
-    """The embedded default on 60 photos, two models, N = 3, K = 2."""
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    file_list = workdir / "images.txt"
-    file_list.write_text("\n".join(sorted(p.name for p in DEMO_IMAGES.glob("*.jpg"))[::8][:N_IMAGES]) + "\n")
-    config["images"] = {"root": str(DEMO_IMAGES), "file_list": str(file_list)}
-    config["models"] = {name: config["models"][name] for name in ("mobilenetv2_100", "resnet18-untrained")}
-    config["tasks"] = {"n_tasks": 3, "n_refs": 2}
-    config["extraction"]["batch_size"] = 16
-    config.pop("training", None)  # Fig. 7, 8 have their own test (tests/test_training.py)
-    config.pop("sae", None)  # so has the SAE appendix (tests/test_sae_workflow.py)
+    """CI's reduced config (.ci/reduced/config.yaml, which the cluster test runs too): the embedded
+    default on 60 photos, two models, N = 3, K = 2, without the training, SAE and IMI blocks (they
+    have their own tests), its image root made absolute and its file list copied, for a run in ``workdir``."""
+    config = yaml.safe_load(REDUCED_CONFIG.read_text())
+    file_list = workdir / "images.txt"  # a copy, which a test may change
+    file_list.write_text((REPO / config["images"]["file_list"]).read_text())
+    config["images"] = {"root": str(REPO / config["images"]["root"]), "file_list": str(file_list)}
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def test_reduced_config_is_the_default_reduced() -> None:
+    """Every key is the embedded default's but the photos (every 8th), the models (two of its own),
+    N and K, the batch size and the optional blocks."""
+    reduced = yaml.safe_load(REDUCED_CONFIG.read_text())
+    default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    reduced_keys = {"images", "models", "tasks", "extraction"}
+    assert {key: reduced.get(key) for key in set(default) - reduced_keys - {"training", "sae", "imi"}} == {
+        key: default[key] for key in set(default) - reduced_keys - {"training", "sae", "imi"}
+    }
+    assert all(default["models"][name] == spec for name, spec in reduced["models"].items())
+    assert {**reduced["extraction"], "batch_size": 64} == default["extraction"]
+    listed = [line for line in (REPO / reduced["images"]["file_list"]).read_text().splitlines() if line[0] != "#"]
+    assert listed == sorted(p.name for p in DEMO_IMAGES.glob("*.jpg"))[::8][:N_IMAGES]
 
 
 def run(workdir: Path, config: Path, *args: str) -> subprocess.CompletedProcess:

@@ -14,8 +14,9 @@ import yaml
 from mis import models
 from mis.activations import probe_layers
 from mis.config import validate_config
-from mis.layers import LAYER_TYPES, select_layers
+from mis.layers import select_layers
 from mis.models import WeightsError, build_model, eval_transform, library_of
+from mis.settings import DEFAULT_LAYER_TYPES
 from mis.zoo import IMI_MODELS
 
 from conftest import REPO, SCHEMA
@@ -56,7 +57,7 @@ def test_robust_resnet_asks_for_its_checkpoint_file() -> None:
 @pytest.mark.parametrize("library, architecture", ARCHITECTURES)
 def test_every_imi_architecture_builds_offline_with_units(library: str, architecture: str) -> None:
     model = build_model({"library": library, "architecture": architecture, "weights": {"source": "random"}})
-    layers = select_layers(model, list(LAYER_TYPES))
+    layers = select_layers(model, DEFAULT_LAYER_TYPES)
     types = {layer.layer_type for layer in layers}
     assert "conv" in types and types & NORMS
     assert "linear" in types or architecture == "RN50"  # CLIP RN50's only Linear layers are in its attention pool

@@ -25,13 +25,13 @@ from mis.activations import extract_extremes, probe_layers
 from mis.config import load_config
 from mis.datasets import ImageDataset
 from mis.images import build_manifest
-from mis.layers import LAYER_TYPES, Layer, find_layer, layer_table, select_layers
+from mis.layers import Layer, find_layer, layer_table, select_layers
 from mis.models import eval_transform, select_device, to_device
 from mis.results import unit_table
 from mis.sae.dictionary import Dictionary, DictionaryError, load_dictionary
 from mis.sae.readout import dictionary_layer, layer_table_with_dictionaries
 from mis.scoring import scores_from_margins
-from mis.settings import ExtractionSettings, ScoringSettings, TaskSettings
+from mis.settings import DEFAULT_LAYER_TYPES, ExtractionSettings, ScoringSettings, TaskSettings
 from mis.similarity.margins import margins_function
 from mis.tasks import check_image_count, draw_tasks, rows_of, task_images, task_rng
 
@@ -57,7 +57,7 @@ def layer_row(
     (with its layout), and whether the model mixes the images of a batch (``Probe.mixes_images``);
     one that cannot be scored fails saying why."""
     dictionaries = [layer] if layer.readout else []
-    probe = probe_layers(model, select_layers(model, list(LAYER_TYPES)) + dictionaries, input_size, device)
+    probe = probe_layers(model, select_layers(model, DEFAULT_LAYER_TYPES) + dictionaries, input_size, device)
     if dictionaries:
         table = layer_table_with_dictionaries(probe.layers, probe.counts)
     else:
@@ -139,7 +139,7 @@ def score_layer(
     tasks = draw_tasks(extremes.top_idx.T, extremes.bottom_idx.T, n_tasks, n_refs, task_rng(seed, name))
     needed = task_images(tasks)  # embed just these
     paths = list(manifest["path"].to_numpy()[needed])
-    margins_of = margins_function(scoring.similarity, images_root, paths, batch_size, num_workers, dev)
+    margins_of = margins_function(scoring.similarity.spec, images_root, paths, batch_size, num_workers, dev)
     margins = margins_of(rows_of(tasks, needed, images_root))
     scores = scores_from_margins(margins, scoring.alpha)
     ties = (extremes.top_ties, extremes.bottom_ties)

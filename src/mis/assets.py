@@ -201,22 +201,18 @@ def _dictionary(key: str, path: str) -> Asset:
 
 
 def similarity_assets(similarity: Mapping[str, Any]) -> list[Asset]:
-    """The weights of the similarity backend, checked as its builder checks them."""
-    backend = similarity["backend"]
-    if backend == "timm_features":
-        return weights_assets({"library": "timm", **similarity}, "similarity.weights")
+    """The weights of the similarity backend (``SimilaritySettings.params()``), checked as its
+    builder checks them (``mis.similarity.backends``)."""
     from mis.models import WeightsError
+    from mis.similarity.backends import backend, function
 
-    folder = str(similarity.get("weights_dir", "$TORCH_HOME/hub"))
+    spec = {"name": similarity["name"], "backend": similarity["backend"], **similarity["options"]}
+    check = backend(spec["backend"]).check
+    if check is None:  # a model's weights
+        return weights_assets({"library": "timm", **spec}, "similarity.weights")
+    folder = str(spec.get("weights_dir", "$TORCH_HOME/hub"))
     try:
-        if backend == "dreamsim":
-            from mis.similarity.dreamsim_embedder import check_weights_dir
-
-            check_weights_dir(similarity["variant"], Path(similarity["weights_dir"]))
-        else:
-            from mis.similarity.pairwise import check_weights
-
-            check_weights(dict(similarity))
+        function(check)(spec)
     except (WeightsError, ValueError) as error:  # its message says what to put where
         return [Asset("similarity.weights_dir", folder, str(error))]
     return [Asset("similarity.weights_dir", folder)]

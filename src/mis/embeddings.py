@@ -12,19 +12,16 @@ vectors. No torch here: only an image that must be embedded loads the backend (a
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from mis.embedding_cache import EmbeddingCache, content_key, file_identity
 from mis.images import split_member
-from mis.storage import read_arrays, read_table, write_arrays, write_json
-from mis.tasks import read_tasks, task_images
+from mis.storage import read_arrays
 
 log = logging.getLogger(__name__)
 PathLike = str | os.PathLike
@@ -61,59 +58,6 @@ def content_keys(cache: EmbeddingCache, root: PathLike, paths: np.ndarray, known
             keys[i] = content_key(data)
         cache.remember([known[i] for i in new], [keys[i] for i in new])
     return keys
-
-
-def embed_images(
-    model_name: str,
-    similarity: dict[str, Any],
-    images_root: PathLike,
-    manifest_path: PathLike,
-    tasks_path: PathLike,
-    device: str,
-    threads: int,
-    cache_dir: PathLike,
-    receipt_path: PathLike,
-    report_path: PathLike,
-) -> None:
-    """The embeddings of every image the model's tasks use: each taken from the store or embedded
-    once (and stored) with the configured similarity backend; the receipt and a report."""
-    manifest = read_table(manifest_path)
-    needed = task_images(read_tasks(tasks_path))
-    paths, sizes = manifest["path"].to_numpy()[needed], manifest["bytes"].to_numpy()[needed]
-
-    @functools.cache
-    def embedder():  # torch and the backend's network: only if an image must be embedded
-        import torch
-
-        from mis.allocator import retain_freed_memory
-        from mis.models import select_device
-        from mis.similarity import build_embedder
-
-        torch.set_num_threads(threads)
-        retain_freed_memory()
-        return build_embedder(similarity, select_device(device))
-
-    def embed(positions: list[int]) -> np.ndarray:
-        from mis.similarity import embed_paths
-
-        chosen = [str(paths[i]) for i in positions]
-        return embed_paths(embedder(), str(images_root), chosen, similarity["batch_size"], similarity["num_workers"])[0]
-
-    with EmbeddingCache(cache_dir).writing() as cache:
-        keys = content_keys(cache, images_root, paths, identities(images_root, paths, sizes))
-        n_embedded = cache.fill(keys, embed, block=EMBED_BLOCK)
-        embeddings = cache.get(keys)
-    write_arrays(receipt_path, image=needed, key=np.asarray(keys, dtype="S"), digest=np.array(digest(embeddings)))
-    report = {
-        "similarity": similarity["name"],
-        "model": model_name,
-        "requested": len(needed),
-        "embedded": n_embedded,
-        "from_cache": len(needed) - n_embedded,
-        "store": str(cache_dir),
-    }
-    write_json(report_path, report)
-    log.info("%(model)s: %(requested)d images requested, %(embedded)d embedded, %(from_cache)d from the store", report)
 
 
 def task_embeddings(receipt_path: PathLike, cache_dir: PathLike) -> tuple[np.ndarray, np.ndarray]:

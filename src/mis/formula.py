@@ -1,7 +1,7 @@
 """The MIS formula, once (method.md §3): from task margins Δ to per-unit scores.
 
-numpy only, so that the IMI validation (fit α) and the scoring stage use the same code without the
-IMI env needing torch. ``margins`` are (units, N); NaN marks a missing task (units with fewer
+numpy and scipy only (no torch), so that the IMI validation (fit α) and the scoring stage use the
+same code, and the IMI env needs no torch. ``margins`` are (units, N); NaN marks a missing task (units with fewer
 tasks are NaN-padded) and is left out of the means.
 """
 

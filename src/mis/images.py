@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mis.storage import write_table
+from mis.settings import ImageSettings
 
 log = logging.getLogger(__name__)
 
@@ -243,22 +243,22 @@ def manifest_fingerprint(manifest: pd.DataFrame) -> str:
     return digest.hexdigest()[:16]
 
 
-def image_set_signature(images: dict) -> str:
+def image_set_signature(images: ImageSettings) -> str:
     """A hash of what the config section ``images`` names, as the file system has it now: the path,
     size and modification time of every image file or tar shard below the root (a file list: its
     text, and each listed file's or shard's size and time). Snakemake re-runs ``prepare_images``
     when it changes, so adding, removing, replacing or touching an image rebuilds the manifest and
     everything after it. One ``stat`` per file, like the manifest itself. A root or file list that
     does not exist (yet) gives ``absent``."""
-    root = str(images["root"])
+    root = images.root
     if not os.path.isdir(root):
         return "absent"  # prepare_images, if it runs, fails naming the key; a dry run still plans
-    digest = hashlib.sha256(repr(sorted((k, str(v)) for k, v in images.items())).encode())
-    if images.get("file_list") is None:
-        suffixes = {e.lower() for e in images["extensions"]} | {SHARD_SUFFIX}
+    digest = hashlib.sha256(repr(sorted((k, str(v)) for k, v in images.params().items())).encode())
+    if images.file_list is None:
+        suffixes = {e.lower() for e in images.extensions} | {SHARD_SUFFIX}
         entries: Iterable[tuple[str, int, int]] = scan_files(root, suffixes)
     else:
-        file_list = Path(images["file_list"])
+        file_list = Path(images.file_list)
         if not file_list.is_file():
             return "absent"
         digest.update(file_list.read_bytes())
@@ -277,14 +277,3 @@ def listed_file_state(root: str, path: str) -> tuple[str, int, int]:
     except OSError:
         return path, -1, -1
     return path, info.st_size, info.st_mtime_ns
-
-
-def prepare_images(images: dict, manifest_path: str | os.PathLike) -> pd.DataFrame:
-    """Index the image set of the config section ``images`` into a manifest table. (Whether it is
-    large enough for the tasks is checked by each extraction before its pass: the manifest does
-    not depend on N or K, so that changing them does not redo what only reads images.)"""
-    manifest = build_manifest(
-        images["root"], images["extensions"], images.get("file_list"), images.get("format", "auto")
-    )
-    write_table(manifest, manifest_path)
-    return manifest

@@ -11,23 +11,25 @@ import pandas as pd
 import torch
 from torch import nn
 
-# Layer types of the 2024 paper, checked in order (a timm BatchNormAct2d is a BatchNorm2d, its
-# LayerNorm2d and LayerNormAct2d are LayerNorms).
-LAYER_TYPES: dict[str, tuple[type[nn.Module], ...]] = {
+from mis.settings import LAYER_TYPES
+
+# The modules of each layer type (the names are mis.settings.LAYER_TYPES, the one vocabulary). The
+# paper's five, checked in order (a timm BatchNormAct2d is a BatchNorm2d, its LayerNorm2d and
+# LayerNormAct2d are LayerNorms), by class:
+LAYER_CLASSES: dict[str, tuple[type[nn.Module], ...]] = {
     "conv": (nn.Conv1d, nn.Conv2d, nn.Conv3d),
     "linear": (nn.Linear,),
     "batchnorm": (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d),
     "layernorm": (nn.LayerNorm,),
     "groupnorm": (nn.GroupNorm,),
 }
-# Normalisations outside the paper's five, off by default (extraction.layer_types adds them), known
-# by the names of their classes or base classes: RMS norms (timm's RmsNorm, SimpleNorm and their 2d,
-# Fp32 and Act variants, torch's RMSNorm) and ConvNeXt-V2's GlobalResponseNorm.
-EXTRA_LAYER_TYPES: dict[str, tuple[str, ...]] = {
+# the normalisations outside them, off by default (extraction.layer_types adds them), by the names of
+# their classes or base classes: RMS norms (timm's RmsNorm, SimpleNorm and their 2d, Fp32 and Act
+# variants, torch's RMSNorm) and ConvNeXt-V2's GlobalResponseNorm.
+EXTRA_LAYER_CLASSES: dict[str, tuple[str, ...]] = {
     "rmsnorm": ("RMSNorm", "RmsNorm", "RmsNorm2d", "RmsNormFp32", "RmsNorm2dFp32", "SimpleNorm", "SimpleNorm2d"),
     "grn": ("GlobalResponseNorm",),
 }
-ALL_LAYER_TYPES = (*LAYER_TYPES, *EXTRA_LAYER_TYPES)  # the schema's extraction.layer_types (tests/test_config.py)
 
 
 @dataclass(frozen=True)
@@ -93,11 +95,11 @@ def declared_width(module: nn.Module) -> int | None:
 
 
 def layer_type_of(module: nn.Module) -> str | None:
-    for name, classes in LAYER_TYPES.items():
+    for name, classes in LAYER_CLASSES.items():
         if isinstance(module, classes):
             return name
     bases = {cls.__name__ for cls in type(module).__mro__}
-    return next((name for name, names in EXTRA_LAYER_TYPES.items() if bases & set(names)), None)
+    return next((name for name, names in EXTRA_LAYER_CLASSES.items() if bases & set(names)), None)
 
 
 def select_layers(
@@ -111,9 +113,9 @@ def select_layers(
     ``include``: if given, a module name must match at least one pattern; ``exclude``: it must
     match none.
     """
-    unknown = set(types) - set(ALL_LAYER_TYPES)
+    unknown = set(types) - set(LAYER_TYPES)
     if unknown:
-        raise ValueError(f"unknown layer types {sorted(unknown)}; choose from {list(ALL_LAYER_TYPES)}")
+        raise ValueError(f"unknown layer types {sorted(unknown)}; choose from {list(LAYER_TYPES)}")
     include_re = [re.compile(p) for p in include]
     exclude_re = [re.compile(p) for p in exclude]
     layers = []
@@ -134,9 +136,9 @@ def select_layers(
 def find_layer(model: nn.Module, layer_name: str) -> Layer:
     """The module named ``layer_name``; the error suggests near names among the scorable ones."""
     try:
-        return select_layers(model, ALL_LAYER_TYPES, include=[f"^{re.escape(layer_name)}$"])[0]
+        return select_layers(model, LAYER_TYPES, include=[f"^{re.escape(layer_name)}$"])[0]
     except ValueError:
-        scorable = [layer.name for layer in select_layers(model, ALL_LAYER_TYPES)]
+        scorable = [layer.name for layer in select_layers(model, LAYER_TYPES)]
         near = difflib.get_close_matches(layer_name, scorable, n=5, cutoff=0.5) or scorable[:5]
         raise ValueError(
             f"no Conv, Linear, BatchNorm, LayerNorm or GroupNorm module named '{layer_name}' in the model; "

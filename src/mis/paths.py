@@ -1,5 +1,6 @@
-"""Every output path of the workflow, in one place: the rules, the notebook, the browser and the
-tests name files through these patterns (``{model}``-style fields are Snakemake wildcards).
+"""Every output path of the workflow, in one place: the rules, the notebook, the API and the tests
+name files through these patterns (``{model}``-style fields are Snakemake wildcards); the unit
+browser is written into ``BROWSER`` and reads nothing from here (its pages link relative paths).
 
 Paths are relative to the run's working directory; ``located`` finds a file of a run whose
 ``results/`` folder is elsewhere (a copied or downloaded run).
@@ -46,19 +47,14 @@ IMI_MARGINS = f"{IMI}/{{backend}}/margins.parquet"
 IMI_UNITS = f"{IMI}/{{backend}}/units.csv"
 IMI_TRIALS = f"{IMI}/{{backend}}/trials.csv"
 IMI_COVERAGE = f"{IMI}/{{backend}}/coverage.csv"
-ALPHA = f"{IMI}/{{backend}}/alpha.json"
-VALIDATION_UNITS = f"{IMI}/{{backend}}/validation_units.csv"
-VALIDATION_MODELS = f"{IMI}/{{backend}}/validation_models.csv"
-OVERESTIMATED_UNITS = f"{IMI}/{{backend}}/overestimated_units.csv"
 UNIT_JOIN = f"{IMI}/{{backend}}/unit_join.csv"
 UNIT_JOIN_SUMMARY = f"{IMI}/{{backend}}/unit_join.json"
-SIMILARITY_COMPARISON = f"{IMI}/similarity_comparison.csv"
 EXTREME_UNITS = f"{IMI}/extreme_units.csv"
 
 
 def analysis(name: str) -> str:
-    """The table ``name`` an analysis rule writes for a figure."""
-    return ANALYSIS.format(name=name)
+    """The table ``name`` an analysis rule writes for a figure (``.csv``, unless ``name`` has a suffix)."""
+    return ANALYSIS.format(name=name) if "." not in name else f"{RESULTS}/analysis/{name}"
 
 
 def figure(name: str) -> str:

@@ -8,10 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from mis.storage import read_table, write_table
+from mis.storage import read_table
 
-# The layer types of the unit tables in the paper's order (mis.layers.LAYER_TYPES, which needs torch).
-LAYER_TYPE_ORDER = ["conv", "linear", "batchnorm", "layernorm", "groupnorm"]
 UNIT_COLUMNS = [
     "model",
     "layer",
@@ -122,10 +120,3 @@ def model_summary(units: pd.DataFrame) -> pd.DataFrame:
 def read_units(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
     """All models' unit tables as one."""
     return pd.concat([read_table(p) for p in paths], ignore_index=True)
-
-
-def summarize_models(units_paths: Sequence[str | os.PathLike], summary_path: str | os.PathLike) -> pd.DataFrame:
-    """Per-model summary over all models' unit tables."""
-    summary = model_summary(read_units(units_paths))
-    write_table(summary, summary_path)
-    return summary

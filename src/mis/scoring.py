@@ -13,12 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mis.embeddings import task_embeddings
 from mis.formula import hard_accuracy, unit_mis
-from mis.results import unit_table
-from mis.settings import ScoringSettings
-from mis.storage import read_arrays, read_table, write_table
-from mis.tasks import Tasks, read_tasks, rows_of
+from mis.tasks import Tasks
 
 PathLike = str | os.PathLike
 
@@ -90,52 +86,3 @@ def scores_from_margins(margins: np.ndarray, alpha: float) -> Scores:
 def score_tasks(embeddings: np.ndarray, tasks: Tasks, alpha: float) -> Scores:
     """Per-unit MIS and hard accuracy from unit-norm embeddings."""
     return scores_from_margins(task_margins(embeddings, tasks), alpha)
-
-
-def compute_mis(
-    model_name: str,
-    tasks_path: PathLike,
-    extremes_path: PathLike,
-    layers_path: PathLike,
-    scoring: ScoringSettings,
-    embeddings_path: PathLike | None,
-    cache_dir: PathLike | None,
-    images_root: PathLike,
-    manifest_path: PathLike | None,
-    device: str,
-    units_path: PathLike,
-) -> None:
-    """Per-unit MIS and hard accuracy for one model, as a tidy table: from its embeddings in the
-    store at ``cache_dir`` (embedding backends; ``embeddings_path`` is embed_images' receipt) or by
-    comparing every task's image pairs (pairwise backends)."""
-    tasks = read_tasks(tasks_path)
-    similarity = scoring.similarity
-    if scoring.pairwise:  # torch and the backend's networks: only here
-        from mis.models import select_device
-        from mis.similarity.margins import margins_function
-
-        dev = select_device(device)
-        paths = list(read_table(manifest_path)["path"])
-        margins_of = margins_function(
-            similarity, images_root, paths, similarity["batch_size"], similarity["num_workers"], dev
-        )
-        margins = margins_of(tasks)
-    else:
-        images, embeddings = task_embeddings(embeddings_path, cache_dir)
-        margins = task_margins(embeddings, rows_of(tasks, images, embeddings_path))
-    scores = scores_from_margins(margins, scoring.alpha)
-    if np.isnan(scores.margins).any():
-        raise ValueError(f"NaN MIS for {model_name}: a task uses an image that could not be read or embedded")
-    extremes = read_arrays(extremes_path)
-    ties = (extremes["top_ties"], extremes["bottom_ties"])
-    table = unit_table(
-        model_name,
-        read_table(layers_path),
-        (extremes["top_val"][:, 0], extremes["bottom_val"][:, 0]),
-        scores.mis,
-        scores.hard_accuracy,
-        scoring.constant_threshold,
-        ties,
-        extremes["non_finite"] > 0,
-    )
-    write_table(table, units_path)

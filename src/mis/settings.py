@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-# Backends that compare image pairs (no embedding per image): scored from the task images.
-PAIRWISE_BACKENDS = ("lpips", "dists")
-DEFAULT_LAYER_TYPES = ("conv", "linear", "batchnorm", "layernorm", "groupnorm")
+from mis.similarity import backends
+
+# The one vocabulary of layer types (config extraction.layer_types, the schema's enum, the unit
+# tables' layer_type, the figures' order and colours; mis.layers holds their modules): the paper's
+# five, scored by default, then the normalisations scored on request.
+LAYER_TYPES = ("conv", "linear", "batchnorm", "layernorm", "groupnorm", "rmsnorm", "grn")
+DEFAULT_LAYER_TYPES = LAYER_TYPES[:5]
 SAE_KINDS = ("relu", "gated")
 SAE_MODEL_SUFFIX = "-sae"  # <model>-sae: the model whose units are a layer's channels and dictionaries' latents
-# Keys of the `similarity` section that say how embeddings are computed or shown, not what they are
-# (the embedding store's key leaves them out too).
-SIMILARITY_RUN_KEYS = ("label", "batch_size", "num_workers")
 
 
 def run_field(default: Any) -> Any:
@@ -49,22 +51,19 @@ class Params:
     Snakemake re-runs a job when a param it recorded changes, but it records builtin values only
     (``.snakemake/metadata``): a settings object passed as it is would never trigger a re-run. So a
     rule passes ``params()``, the fields that its outputs depend on, as plain values (recorded), and
-    the ``run_params()`` (fields declared with ``run_field``, and the keys ``run_keys`` names of a
-    mapping field) in its param ``run``, which Snakemake does not record; the script joins both
-    with ``from_params``.
+    the ``run_params()`` (fields declared with ``run_field``) in its param ``run``, which Snakemake
+    does not record; the script joins both with ``from_params``. Settings nested in settings (the
+    similarity of the scoring settings) are split the same way.
     """
 
     def params(self) -> dict[str, Any]:
         """The fields the outputs depend on, as plain values: a change re-runs the job."""
-        values = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.metadata.get("run"):
-                continue
-            if f.metadata.get("run_keys"):
-                value = {key: item for key, item in value.items() if key not in f.metadata["run_keys"]}
-            values[f.name] = plain(value)
-        return values
+        return {
+            f.name: value.params() if isinstance(value, Params) else plain(value)
+            for f in dataclasses.fields(self)
+            if not f.metadata.get("run")
+            for value in [getattr(self, f.name)]
+        }
 
     def run_params(self) -> dict[str, Any]:
         """The fields that say how the job runs, as plain values: a change re-runs nothing."""
@@ -73,22 +72,52 @@ class Params:
             value = getattr(self, f.name)
             if f.metadata.get("run"):
                 values[f.name] = plain(value)
-            elif f.metadata.get("run_keys"):
-                values[f.name] = plain({key: value[key] for key in f.metadata["run_keys"] if key in value})
+            elif isinstance(value, Params) and value.run_params():
+                values[f.name] = value.run_params()
         return values
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any], run: Mapping[str, Any] | None = None):
         """The settings from ``params()`` and a rule's ``run`` param (which may hold other keys)."""
-        values = dict(params)
+        run, values, types = run or {}, dict(params), typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
-            if f.name not in (run or {}):
-                continue
-            if f.metadata.get("run"):
+            kind = types[f.name]
+            if isinstance(kind, type) and issubclass(kind, Params) and f.name in values:
+                values[f.name] = kind.from_params(values[f.name], run.get(f.name))
+            elif f.metadata.get("run") and f.name in run:
                 values[f.name] = run[f.name]
-            elif f.metadata.get("run_keys"):
-                values[f.name] = {**values[f.name], **run[f.name]}
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class SimilaritySettings(Params):
+    """The ``similarity`` config section: the backend (``mis.similarity.backends``), its own keys
+    (``options``: architecture and weights, variant, weights folder, image size), and how it runs."""
+
+    name: str
+    backend: str
+    options: dict[str, Any] = field(default_factory=dict)
+    label: str = run_field("")  # figure titles only
+    batch_size: int = run_field(64)
+    num_workers: int = run_field(0)
+
+    @property
+    def pairwise(self) -> bool:
+        """A pairwise backend scores from the task images; the others from stored embeddings."""
+        return backends.backend(self.backend).pairwise
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The section as the backends' builders read it (one flat mapping)."""
+        return {"name": self.name, "backend": self.backend, **self.options, **self.run_params()}
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> SimilaritySettings:
+        """From the ``similarity`` config section (or one of ``imi.similarities``)."""
+        own = {"name", "backend", "label", "batch_size", "num_workers"}
+        options = {key: value for key, value in section.items() if key not in own}
+        run = {key: section[key] for key in ("label", "batch_size", "num_workers") if key in section}
+        return cls(section["name"], section["backend"], options, **run)
 
 
 @dataclass(frozen=True)
@@ -114,18 +143,19 @@ class ScoringSettings(Params):
     """How tasks are scored: the ``similarity`` config section, α, and the constant-unit threshold
     (config ``mis``)."""
 
-    similarity: dict[str, Any] = field(metadata={"run_keys": SIMILARITY_RUN_KEYS})
+    similarity: SimilaritySettings
     alpha: float
     constant_threshold: float = 1e-8
 
     @property
     def pairwise(self) -> bool:
-        """A pairwise backend scores from the task images; the others from cached embeddings."""
-        return self.similarity["backend"] in PAIRWISE_BACKENDS
+        """A pairwise backend scores from the task images; the others from stored embeddings."""
+        return self.similarity.pairwise
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> ScoringSettings:
-        return cls(config["similarity"], float(config["mis"]["alpha"]), float(config["mis"]["constant_threshold"]))
+        similarity = SimilaritySettings.from_config(config["similarity"])
+        return cls(similarity, float(config["mis"]["alpha"]), float(config["mis"]["constant_threshold"]))
 
 
 @dataclass(frozen=True)
@@ -267,23 +297,162 @@ class ThreadSettings:
 
 
 @dataclass(frozen=True)
+class ImageSettings(Params):
+    """The image set (config ``images``): a folder (flat or class folders) or tar shards, optionally
+    restricted to a listed file of paths."""
+
+    root: str
+    extensions: tuple[str, ...] = (".jpg", ".jpeg", ".png")
+    file_list: str | None = None
+    format: str = "auto"
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ImageSettings:
+        images = config["images"]
+        return cls(str(images["root"]), tuple(images["extensions"]), images.get("file_list"), images["format"])
+
+
+@dataclass(frozen=True)
+class TrainingSettings(Params):
+    """A training run whose listed epochs are scored (config ``training``; Fig. 7, 8): trained here
+    (``train``: the optimisation, mis.classifier) or the user's checkpoints (``checkpoints``:
+    ``pattern`` with ``{epoch}``, ``accuracy`` CSV, ``key_mapping``, ``key_prefix``)."""
+
+    name: str
+    architecture: str
+    library: str
+    epochs: tuple[int, ...]
+    seed: int
+    train: dict[str, Any] | None = None
+    checkpoints: dict[str, Any] | None = None
+    label: str = run_field("")  # figure titles only
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> TrainingSettings | None:
+        """None without a ``training`` block."""
+        if "training" not in config:
+            return None
+        block = config["training"]
+        return cls(
+            block["name"],
+            block["architecture"],
+            block["library"],
+            tuple(sorted(block["epochs"])),
+            config["seed"],
+            block.get("train"),
+            block.get("checkpoints"),
+            block.get("label", block["name"]),
+        )
+
+
+@dataclass(frozen=True)
+class ValidationSettings(Params):
+    """The ``imi`` config values the validation uses."""
+
+    objective: str = "likelihood"
+    fit_fraction: float = 0.5
+    seed: int = 0
+    n_bootstrap: int = 1000
+    n_simulations: int = 1000
+    ci_level: float = 0.95
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ValidationSettings:
+        imi = config["imi"]
+        return cls(
+            objective=imi["alpha_objective"],
+            fit_fraction=imi["fit_fraction"],
+            seed=imi.get("seed", config["seed"]),
+            n_bootstrap=imi["n_bootstrap"],
+            n_simulations=imi["n_simulations"],
+            ci_level=imi["ci_level"],
+        )
+
+
+@dataclass(frozen=True)
+class ImiSettings:
+    """The validation against the IMI human data (config ``imi``; Fig. 2 and its appendix), with the
+    folder its trials' images come from resolved: ImageNet-train (``imagenet_train``, by default
+    ``images.root``) for trials rebuilt from the file map; for the stimuli, ``stimuli_dir``, or
+    None for the release's own image folder, which only the download can tell
+    (``mis.imi.release.stimuli_source``)."""
+
+    data_dir: str
+    doi: str
+    record_files: tuple[str, ...] | None
+    sha256: dict[str, str]
+    allow_unverified: bool
+    timeout: float
+    response_table: str
+    trials_from: str
+    imagenet_train: str
+    stimuli_dir: str | None
+    stimuli_pattern: str
+    conditions: tuple[str, ...]
+    similarities: tuple[SimilaritySettings, ...]  # the main backend first, then those only compared
+    validation: ValidationSettings
+    n_overestimated: int
+    n_extreme: int
+
+    @property
+    def backends(self) -> dict[str, SimilaritySettings]:
+        return {similarity.name: similarity for similarity in self.similarities}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ImiSettings | None:
+        """None without an ``imi`` block."""
+        if "imi" not in config:
+            return None
+        imi = config["imi"]
+        sections = [config["similarity"], *imi["similarities"]]
+        return cls(
+            data_dir=str(imi["data_dir"]),
+            doi=imi["doi"],
+            record_files=tuple(imi["record_files"]) if imi.get("record_files") else None,
+            sha256=dict(imi["sha256"]),
+            allow_unverified=imi["allow_unverified"],
+            timeout=imi["timeout"],
+            response_table=imi["response_table"],
+            trials_from=imi["trials_from"],
+            imagenet_train=str(imi.get("imagenet_train", config["images"]["root"])),
+            stimuli_dir=imi.get("stimuli_dir"),
+            stimuli_pattern=imi["stimuli_pattern"],
+            conditions=tuple(imi["conditions"]),
+            similarities=tuple(SimilaritySettings.from_config(section) for section in sections),
+            validation=ValidationSettings.from_config(config),
+            n_overestimated=imi["n_overestimated"],
+            n_extreme=imi["n_extreme"],
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every stage's settings of one validated config."""
 
+    images: ImageSettings
     tasks: TaskSettings
     scoring: ScoringSettings
     extraction: ExtractionSettings
     browser: BrowserSettings = field(default_factory=BrowserSettings)
     sae: SaeStudySettings | None = None  # with an `sae` block only
     threads: ThreadSettings = field(default_factory=ThreadSettings)
+    training: TrainingSettings | None = None  # with a `training` block only
+    imi: ImiSettings | None = None  # with an `imi` block only
+    seed: int = 0
+    device: str = "auto"
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Settings:
         return cls(
+            ImageSettings.from_config(config),
             TaskSettings.from_config(config),
             ScoringSettings.from_config(config),
             ExtractionSettings.from_config(config),
             BrowserSettings.from_config(config),
             SaeStudySettings.from_config(config),
             ThreadSettings.from_config(config),
+            TrainingSettings.from_config(config),
+            ImiSettings.from_config(config),
+            config["seed"],
+            config["device"],
         )

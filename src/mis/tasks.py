@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mis.settings import TaskSettings
-from mis.storage import read_arrays, write_arrays
+from mis.storage import read_arrays
 
 
 @dataclass
@@ -110,17 +110,6 @@ def check_disjoint(sides: np.ndarray) -> None:
 def task_rng(seed: int, model: str) -> np.random.Generator:
     """A generator per (config seed, model): adding a model leaves the other models' tasks unchanged."""
     return np.random.default_rng([seed, zlib.crc32(model.encode())])
-
-
-def sample_tasks(
-    model: str, extremes_path: str | os.PathLike, settings: TaskSettings, tasks_path: str | os.PathLike
-) -> Tasks:
-    """Sample a model's tasks from its extremes file and store them (arrays units-first)."""
-    extremes = read_arrays(extremes_path)
-    rng = task_rng(settings.seed, model)
-    tasks = draw_tasks(extremes["top_idx"], extremes["bottom_idx"], settings.n_tasks, settings.n_refs, rng)
-    write_arrays(tasks_path, **vars(tasks))
-    return tasks
 
 
 def read_tasks(path: str | os.PathLike) -> Tasks:

@@ -23,7 +23,7 @@ rule extract_activations:
         config_key=lambda wc: model_config_key(wc.model),
         settings=lambda wc: extraction_settings(wc.model).params(),
         dictionaries=lambda wc: SAE_DICTIONARIES.get(wc.model, {}),
-        images_root=config["images"]["root"],
+        images_root=IMAGES_ROOT,
         assets=lambda wc: model_assets(wc.model),
         run=job_run(SETTINGS.extraction),
     script:

@@ -21,7 +21,7 @@ rule build_unit_browser:
     threads: 2
     params:
         models=BROWSER_MODELS,
-        images_root=config["images"]["root"],
+        images_root=IMAGES_ROOT,
         settings=SETTINGS.browser.params(),
         run=job_run(SETTINGS.browser),
     script:

@@ -15,10 +15,17 @@ from mis.assets import (
     declare_weights,
 )
 from mis.embedding_cache import STORE_FORMAT
+from mis.figures import FIGURES
+from mis.images import image_set_signature
 from mis.settings import Settings
 
-# Every stage's settings, built once from the validated config; rules pass the one they need.
+# Every stage's settings, built once from the validated config; rules pass the one they need and
+# read nothing else (tests/test_rules.py: no `config[` in a rule body).
 SETTINGS = Settings.from_config(config)
+IMAGES_ROOT = SETTINGS.images.root
+SIMILARITY_LABEL = SETTINGS.scoring.similarity.label
+HIGHLIGHT_MODELS = config["highlight_models"]
+IMI = SETTINGS.imi  # None without an `imi` block
 
 MODEL_SPECS = dict(config["models"])
 if "sweep" in config:  # the large-scale sweep: timm's pretrained ImageNet-1k models
@@ -34,21 +41,21 @@ MODEL_LABELS = {name: spec.get("label", name) for name, spec in MODEL_SPECS.item
 # <name>-epoch<e>, whose weights are that epoch's checkpoint. They are scored like the others but
 # kept out of MODELS, so Fig. 3-6 and results/mis/models.csv show the configured models only;
 # ALL_MODEL_SPECS and ALL_MODELS hold every model whose units are scored.
-TRAINING = config.get("training")
-TRAINING_EPOCHS = {f"{TRAINING['name']}-epoch{e}": e for e in sorted(TRAINING["epochs"])} if TRAINING else {}
+TRAINING = SETTINGS.training
+TRAINING_EPOCHS = {f"{TRAINING.name}-epoch{e}": e for e in TRAINING.epochs} if TRAINING else {}
 
 
 def training_checkpoint(epoch):
     """An epoch's checkpoint: the user's (`training.checkpoints.pattern`) or train_model's."""
-    if "checkpoints" in TRAINING:
-        return TRAINING["checkpoints"]["pattern"].format(epoch=epoch)
-    return paths.CHECKPOINT.format(run=TRAINING["name"], epoch=epoch)
+    if TRAINING.checkpoints:
+        return TRAINING.checkpoints["pattern"].format(epoch=epoch)
+    return paths.CHECKPOINT.format(run=TRAINING.name, epoch=epoch)
 
 
 def training_model_spec(epoch):
-    options = {k: v for k, v in TRAINING.get("checkpoints", {}).items() if k in ("key_mapping", "key_prefix")}
+    options = {k: v for k, v in (TRAINING.checkpoints or {}).items() if k in ("key_mapping", "key_prefix")}
     weights = {"source": "file", "path": training_checkpoint(epoch), **options}
-    return {"library": TRAINING["library"], "architecture": TRAINING["architecture"], "weights": weights}
+    return {"library": TRAINING.library, "architecture": TRAINING.architecture, "weights": weights}
 
 
 def model_config_key(model):
@@ -57,7 +64,7 @@ def model_config_key(model):
         return f"models.{SAE.model}.weights"
     if model not in TRAINING_EPOCHS:
         return f"models.{model}.weights"
-    return "training.checkpoints.pattern" if "checkpoints" in TRAINING else "training.train"
+    return "training.checkpoints.pattern" if TRAINING.checkpoints else "training.train"
 
 
 def architecture_key(model):
@@ -71,7 +78,7 @@ def training_checkpoint_input(wildcards):
     """A checkpoint train_model writes is an input of its epoch's extraction, so that train_model
     runs first; a user's checkpoint is an asset (model_assets), not an input."""
     epoch = TRAINING_EPOCHS.get(wildcards.model)
-    return [] if epoch is None or "checkpoints" in TRAINING else training_checkpoint(epoch)
+    return [] if epoch is None or TRAINING.checkpoints else training_checkpoint(epoch)
 
 
 if set(TRAINING_EPOCHS) & set(MODEL_SPECS):
@@ -104,6 +111,14 @@ def check_assets(jobs):
     check([declaration for job in jobs for declaration in job.params.get("assets", [])])
 
 
+def image_assets(images):
+    """The param `assets` of prepare_images: the image folder, and the file list if there is one."""
+    declared = [declare_folder("images.root", images.root, "image folder", "set images.root")]
+    if images.file_list:
+        declared.append(declare_file("images.file_list", images.file_list, "file list", "set images.file_list"))
+    return declared
+
+
 def trained_dictionaries(model):
     """The dictionary files of the SAE model that train_sae writes (inputs of its jobs)."""
     return [file for name, file in SAE_DICTIONARIES.get(model, {}).items() if name not in dict(SAE.files)]
@@ -114,7 +129,7 @@ def model_assets(model):
     train_model writes them, and the user's dictionary files of the SAE model."""
     declared = (
         []
-        if model in TRAINING_EPOCHS and "train" in TRAINING
+        if model in TRAINING_EPOCHS and TRAINING.train
         else [declare_weights(model_config_key(model), ALL_MODEL_SPECS[model], architecture_key(model))]
     )
     user_files = dict(SAE.files) if model in SAE_MODEL_SPECS else {}
@@ -139,7 +154,7 @@ ALL_MODEL_SPECS = {
 ALL_MODELS = list(ALL_MODEL_SPECS)
 # The unit browser shows the configured models and the SAE model, its latents as layers <layer>/<dictionary>.
 BROWSER_MODELS = MODELS + list(SAE_MODEL_SPECS)
-SIMILARITY = config["similarity"]["name"]
+SIMILARITY = SETTINGS.scoring.similarity.name
 EMBEDDING_BACKEND = not SETTINGS.scoring.pairwise
 
 # Cluster sizes live with the rules (threads, mem_mb, runtime in minutes, gpu), so that a generic
@@ -147,7 +162,7 @@ EMBEDDING_BACKEND = not SETTINGS.scoring.pairwise
 # capped at --cores and the other resources constrain nothing unless --resources names them. The
 # rules that run networks get one GPU per job only where `device` asks for CUDA: `auto` requests
 # none, so that it runs on CPU-only clusters too (and uses a GPU if the node it lands on has one).
-GPUS = 1 if config["device"].startswith("cuda") else 0
+GPUS = 1 if SETTINGS.device.startswith("cuda") else 0
 
 
 def job_run(settings=None, **values):
@@ -158,7 +173,7 @@ def job_run(settings=None, **values):
     function of the job's threads, and Snakemake records no param derived from threads, input,
     output or resources, so changing these re-runs nothing."""
     run_values = {**(settings.run_params() if settings else {}), **values}
-    return lambda wildcards, threads: {"device": config["device"], "threads": threads, **run_values}
+    return lambda wildcards, threads: {"device": SETTINGS.device, "threads": threads, **run_values}
 
 
 def per_attempt(amount):
@@ -171,24 +186,24 @@ def per_attempt(amount):
 # the root, and any setting that changes embeddings (backend, variant, weights) or the store's
 # format selects another store.
 _STORE_KEY = json.dumps(
-    [STORE_FORMAT, os.path.realpath(config["images"]["root"]), SETTINGS.scoring.params()["similarity"]], sort_keys=True
+    [STORE_FORMAT, os.path.realpath(IMAGES_ROOT), SETTINGS.scoring.similarity.params()], sort_keys=True
 )
 EMBEDDING_CACHE = os.path.join(
     config["embedding_cache"], f"{SIMILARITY}-{hashlib.sha256(_STORE_KEY.encode()).hexdigest()[:12]}"
 )
 
-# The convergence analysis re-scores every unit for n = 1 … N tasks: embedding backends only.
+# The figures of this config (mis.figures.FIGURES; figures.smk draws each): the convergence
+# analysis re-scores every unit for n = 1 … N tasks, embedding backends only; training dynamics
+# (Fig. 7, 8) with a `training` block, the IMI validation (Fig. 2 and its appendix figures) with an
+# `imi` block, the SAE appendix with an `sae` block.
 FIGURE_NAMES = ["fig3", "fig4", "fig5", "fig6", "constant_units", "example_units"]
 FIGURE_NAMES += ["convergence"] if EMBEDDING_BACKEND else []
-# Training dynamics (Fig. 7, 8): with a `training` config block only.
 FIGURE_NAMES += ["fig7", "fig8", "fig8_all_epochs"] if TRAINING else []
-# The IMI validation (Fig. 2) and its appendix figures: with an `imi` config block only.
-FIGURE_NAMES += ["fig2", "similarity_comparison", "imi_overestimated_units"] if "imi" in config else []
-# The SAE appendix (its table and figure): with an `sae` config block only.
+FIGURE_NAMES += ["fig2", "similarity_comparison", "imi_overestimated_units"] if IMI else []
 FIGURE_NAMES += ["sae"] if SAE else []
 ALL_FIGURES = [paths.figure(name) for name in FIGURE_NAMES]
 # The units of the interventional study and the IMI units joined with the project's own scores.
-if "imi" in config:
+if IMI:
     ALL_FIGURES += [paths.UNIT_JOIN.format(backend=SIMILARITY), paths.EXTREME_UNITS]
 
 

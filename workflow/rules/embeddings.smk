@@ -17,9 +17,9 @@ rule embed_images:
         runtime=per_attempt(240),
         gpu=GPUS,
     params:
-        similarity=SETTINGS.scoring.params()["similarity"],
-        images_root=config["images"]["root"],
-        assets=[declare_similarity(SETTINGS.scoring.params()["similarity"])],
-        run=job_run(SETTINGS.scoring, cache_dir=EMBEDDING_CACHE),
+        similarity=SETTINGS.scoring.similarity.params(),
+        images_root=IMAGES_ROOT,
+        assets=[declare_similarity(SETTINGS.scoring.similarity.params())],
+        run=job_run(SETTINGS.scoring.similarity, cache_dir=EMBEDDING_CACHE),
     script:
         "../scripts/embed_images.py"

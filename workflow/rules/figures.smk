@@ -1,50 +1,48 @@
-# Every figure is two rules: an analysis rule writes the tables behind it (results/analysis/, by a
-# function of mis.analysis), and a plot rule only reads tables and draws (mis.figures.<name>.plot).
-# Both are seconds-long: on a cluster they run on the submitting node, except the convergence
-# analysis, which re-scores every unit.
+# Every figure is an analysis rule and a plot rule (mis.figures.FIGURES is the table of both): the
+# analysis rule writes the tables behind it under results/analysis/ (a function of mis.stages), the
+# plot rule only reads those tables and draws (mis.figures). The analysis rules of the training,
+# SAE and IMI figures live with their stages (training.smk, sae.smk, imi.smk); every plot rule is
+# built below from the table. All but the convergence analysis, which re-scores every unit, are
+# seconds-long: on a cluster they run on the submitting node.
 
 
 localrules:
+    analyze_models,
     analyze_accuracy,
     analyze_layer_types,
     analyze_depth_width,
     select_example_units,
-    plot_fig3,
-    plot_fig4,
-    plot_fig5,
-    plot_fig6,
-    plot_constant_units,
-    plot_example_units,
-    plot_convergence,
 
 
-rule plot_fig3:
-    """Fig. 3: models sorted by average per-unit MIS, with the 5th–95th percentile band."""
+rule analyze_models:
+    """The tables of Fig. 3 and of the constant units: the model summary with each model's label,
+    whether it is highlighted, sorted by average MIS and by the share of constant units."""
     input:
         summary=rules.summarize_models.output.summary,
     output:
-        figure=report(paths.figure("fig3"), category="Figures", caption="../report/fig3.rst"),
+        fig3=paths.analysis("fig3"),
+        constant_units=paths.analysis("constant_units"),
     log:
-        paths.log("plot_fig3"),
+        paths.log("analyze_models"),
     conda:
-        "../../envs/plots.yaml"
+        "../../envs/analysis.yaml"
     params:
-        similarity_label=config["similarity"]["label"],
         labels=MODEL_LABELS,
-        highlight=config["highlight_models"],
+        highlight=HIGHLIGHT_MODELS,
     script:
-        "../scripts/plot_fig3.py"
+        "../scripts/analyze_models.py"
 
 
 rule analyze_accuracy:
     """Fig. 4's tables: accuracy and MIS per model, the accuracy–MIS correlation, and the per-unit
-    MIS of the models spanning the range of variability."""
+    MIS of the models spanning the range of variability with their density curves."""
     input:
         summary=rules.summarize_models.output.summary,
         units=expand(rules.compute_mis.output.units, model=MODELS),
     output:
         table=paths.analysis("fig4"),
         densities=paths.analysis("fig4_densities"),
+        kde=paths.analysis("fig4_kde"),
         correlation=paths.analysis("fig4_correlation"),
     log:
         paths.log("analyze_accuracy"),
@@ -53,7 +51,7 @@ rule analyze_accuracy:
     params:
         models=MODELS,
         n_density_models=15,
-        seed=config["seed"],
+        seed=SETTINGS.seed,
         accuracy_table=ACCURACY_TABLE,
         assets=[
             declare_file(
@@ -62,24 +60,6 @@ rule analyze_accuracy:
         ],
     script:
         "../scripts/analyze_accuracy.py"
-
-
-rule plot_fig4:
-    """Fig. 4: ImageNet top-1 accuracy vs average MIS; per-unit MIS densities."""
-    input:
-        table=rules.analyze_accuracy.output.table,
-        densities=rules.analyze_accuracy.output.densities,
-        correlation=rules.analyze_accuracy.output.correlation,
-    output:
-        figure=report(paths.figure("fig4"), category="Figures", caption="../report/fig4.rst"),
-    log:
-        paths.log("plot_fig4"),
-    conda:
-        "../../envs/plots.yaml"
-    params:
-        labels=MODEL_LABELS,
-    script:
-        "../scripts/plot_fig4.py"
 
 
 rule analyze_layer_types:
@@ -97,63 +77,20 @@ rule analyze_layer_types:
         "../scripts/analyze_layer_types.py"
 
 
-rule plot_fig5:
-    """Fig. 5: MIS by layer type with Holm-corrected Conover tests."""
-    input:
-        table=rules.analyze_layer_types.output.table,
-        pvalues=rules.analyze_layer_types.output.pvalues,
-    output:
-        figure=report(paths.figure("fig5"), category="Figures", caption="../report/fig5.rst"),
-    log:
-        paths.log("plot_fig5"),
-    conda:
-        "../../envs/plots.yaml"
-    script:
-        "../scripts/plot_fig5.py"
-
-
 rule analyze_depth_width:
-    """Fig. 6's table: mean MIS per layer with its type, relative depth and width."""
+    """Fig. 6's tables: mean MIS per layer with its type, relative depth and width, and per layer
+    type its mean in equal bins of depth and of width."""
     input:
         units=expand(rules.compute_mis.output.units, model=MODELS),
     output:
         table=paths.analysis("fig6"),
+        bins=paths.analysis("fig6_bins"),
     log:
         paths.log("analyze_depth_width"),
     conda:
         "../../envs/analysis.yaml"
     script:
         "../scripts/analyze_depth_width.py"
-
-
-rule plot_fig6:
-    """Fig. 6: MIS vs relative depth and width, per layer type."""
-    input:
-        table=rules.analyze_depth_width.output.table,
-    output:
-        figure=report(paths.figure("fig6"), category="Figures", caption="../report/fig6.rst"),
-    log:
-        paths.log("plot_fig6"),
-    conda:
-        "../../envs/plots.yaml"
-    script:
-        "../scripts/plot_fig6.py"
-
-
-rule plot_constant_units:
-    """Appendix: the constant-unit ratio per model (its table is the model summary)."""
-    input:
-        summary=rules.summarize_models.output.summary,
-    output:
-        figure=report(paths.figure("constant_units"), category="Figures", caption="../report/constant_units.rst"),
-    log:
-        paths.log("plot_constant_units"),
-    conda:
-        "../../envs/plots.yaml"
-    params:
-        labels=MODEL_LABELS,
-    script:
-        "../scripts/plot_constant_units.py"
 
 
 rule select_example_units:
@@ -175,23 +112,6 @@ rule select_example_units:
         n_images=5,
     script:
         "../scripts/select_example_units.py"
-
-
-rule plot_example_units:
-    """Appendix: most and least activating images of each model's highest- and lowest-MIS unit."""
-    input:
-        table=rules.select_example_units.output.table,
-        images=rules.select_example_units.output.images,
-    output:
-        figure=report(paths.figure("example_units"), category="Figures", caption="../report/example_units.rst"),
-    log:
-        paths.log("plot_example_units"),
-    conda:
-        "../../envs/torch.yaml"
-    params:
-        images_root=config["images"]["root"],
-    script:
-        "../scripts/plot_example_units.py"
 
 
 rule analyze_convergence:
@@ -219,17 +139,45 @@ rule analyze_convergence:
         "../scripts/analyze_convergence.py"
 
 
-rule plot_convergence:
-    """Appendix: convergence of MIS in the number of tasks N."""
-    input:
-        table=rules.analyze_convergence.output.table,
-    output:
-        figure=report(paths.figure("convergence"), category="Figures", caption="../report/convergence.rst"),
-    log:
-        paths.log("plot_convergence"),
-    conda:
-        "../../envs/plots.yaml"
-    params:
-        labels=MODEL_LABELS,
-    script:
-        "../scripts/plot_convergence.py"
+# What each figure is drawn with besides its tables: display labels, and the image folder of the
+# example units (their table holds paths below it).
+FIGURE_OPTIONS = {
+    "fig2": {"similarity_label": SIMILARITY_LABEL},
+    "fig3": {"similarity_label": SIMILARITY_LABEL},
+    "fig4": {"labels": MODEL_LABELS},
+    "constant_units": {"threshold": SETTINGS.scoring.constant_threshold},
+    "example_units": {"images_root": IMAGES_ROOT},
+    "convergence": {"labels": MODEL_LABELS},
+}
+if TRAINING:
+    FIGURE_OPTIONS["fig7"] = FIGURE_OPTIONS["fig8"] = FIGURE_OPTIONS["fig8_all_epochs"] = {
+        "model_label": TRAINING.label,
+        "similarity_label": SIMILARITY_LABEL,
+    }
+if SAE:
+    FIGURE_OPTIONS["sae"] = {
+        "model_label": MODEL_LABELS[SAE.model],
+        "layer": SAE.layer,
+        "similarity_label": SIMILARITY_LABEL,
+    }
+
+for figure_name in FIGURE_NAMES:
+
+    rule:
+        """A figure drawn from its tables only (mis.figures.FIGURES), captioned in the report."""
+        name:
+            f"plot_{figure_name}"
+        input:
+            **FIGURES[figure_name].table_paths(backend=SIMILARITY),
+        output:
+            figure=report(paths.figure(figure_name), category="Figures", caption=f"../report/{figure_name}.rst"),
+        log:
+            paths.log(f"plot_{figure_name}"),
+        localrule: True
+        conda:
+            "../../envs/torch.yaml" if FIGURES[figure_name].reads_images else "../../envs/plots.yaml"
+        params:
+            figure=figure_name,
+            options=FIGURE_OPTIONS.get(figure_name, {}),
+        script:
+            "../scripts/plot_figure.py"

@@ -12,13 +12,8 @@ rule prepare_images:
         mem_mb=per_attempt(4000),
         runtime=per_attempt(60),
     params:
-        images=config["images"],
-        image_set=lambda wildcards: image_set_signature(config["images"]),
-        assets=[declare_folder("images.root", config["images"]["root"], "image folder", "set images.root")]
-        + (
-            [declare_file("images.file_list", config["images"]["file_list"], "file list", "set images.file_list")]
-            if config["images"].get("file_list")
-            else []
-        ),
+        images=SETTINGS.images.params(),
+        image_set=lambda wildcards: image_set_signature(SETTINGS.images),
+        assets=image_assets(SETTINGS.images),
     script:
         "../scripts/prepare_images.py"

@@ -1,56 +1,41 @@
 # Validation against the IMI human data (method.md §3–4, Fig. 2, appendix): only with an `imi` config block.
 #
 # download_imi ─> score_human_responses ─┐
-#             └──────────────────────────┴─> compute_imi_mis (per backend) ─> fit_alpha (per backend) ─> plot_fig2
-#   fit_alpha (every backend) ─> compare_similarities ─> plot_similarity_comparison
-#   fit_alpha + compute_imi_mis ─> find_overestimated_units ─> plot_overestimated_units
+#             └──────────────────────────┴─> compute_imi_mis (per backend) ─> fit_alpha (per backend)
+#   fit_alpha (every backend) ─> compare_similarities;  fit_alpha + compute_imi_mis ─> find_overestimated_units
 #   compute_imi_mis + compute_mis (per model) ─> join_imi_units;  compute_mis ─> select_extreme_units
+# Their figures (Fig. 2 and the appendix's) are drawn in figures.smk.
 
-if "imi" in config:
+if IMI:
     from mis.imi.release import FILE_MAP, RESPONSES
 
-    from dataclasses import replace
-
-    from mis.imi.alpha import ValidationSettings
-
-    IMI = config["imi"]
     # The main similarity backend and the ones only compared (appendix), by name.
-    IMI_BACKENDS = {spec["name"]: spec for spec in [config["similarity"], *IMI["similarities"]]}
-    IMI_SCORING = {name: replace(SETTINGS.scoring, similarity=spec) for name, spec in IMI_BACKENDS.items()}
-    IMI_NEEDED = [RESPONSES.format(table=IMI["response_table"])] + (
-        [FILE_MAP] if IMI["trials_from"] == "file_map" or "stimuli_dir" not in IMI else []
+    IMI_BACKENDS = IMI.backends
+    IMI_NEEDED = [RESPONSES.format(table=IMI.response_table)] + (
+        [FILE_MAP] if IMI.trials_from == "file_map" or not IMI.stimuli_dir else []
     )
+    IMI_RELEASE = declare_imi(IMI.data_dir, IMI_NEEDED, IMI.doi)
+    # The images humans saw: ImageNet-train (trials from the file map), the user's stimulus folder,
+    # or the release's own (mis.imi.release.stimuli_source).
     IMI_IMAGES = (
-        declare_folder(
-            "imi.imagenet_train",
-            IMI.get("imagenet_train", config["images"]["root"]),
-            "ImageNet train folder",
-            "set imi.imagenet_train",
-        )
-        if IMI["trials_from"] == "file_map"
+        declare_folder("imi.imagenet_train", IMI.imagenet_train, "ImageNet train folder", "set imi.imagenet_train")
+        if IMI.trials_from == "file_map"
         else (
-            declare_folder("imi.stimuli_dir", IMI["stimuli_dir"], "stimulus folder", "set imi.stimuli_dir")
-            if "stimuli_dir" in IMI
-            else declare_imi(IMI["data_dir"], IMI_NEEDED, IMI["doi"])
+            declare_folder("imi.stimuli_dir", IMI.stimuli_dir, "stimulus folder", "set imi.stimuli_dir")
+            if IMI.stimuli_dir
+            else IMI_RELEASE
         )
     )
-    IMI_IMAGE_ROOT = (
-        IMI.get("imagenet_train", config["images"]["root"])
-        if IMI["trials_from"] == "file_map"
-        else IMI.get("stimuli_dir")
-    )
+    IMI_STIMULI = {"trials_from": IMI.trials_from, "imagenet_train": IMI.imagenet_train, "stimuli_dir": IMI.stimuli_dir}
 
     wildcard_constraints:
         backend="|".join(map(re.escape, IMI_BACKENDS)),
 
-    # Seconds-long table and plotting jobs: on a cluster, run them on the submitting node.
+    # Seconds-long table jobs: on a cluster, run them on the submitting node.
     localrules:
         fit_alpha,
-        plot_fig2,
         compare_similarities,
-        plot_similarity_comparison,
         find_overestimated_units,
-        plot_overestimated_units,
         select_extreme_units,
 
     rule download_imi:
@@ -62,14 +47,14 @@ if "imi" in config:
         conda:
             "../../envs/imi.yaml"
         params:
-            data_dir=IMI["data_dir"],
+            data_dir=IMI.data_dir,
             needed=IMI_NEEDED,
-            doi=IMI["doi"],
-            files=IMI["record_files"],
-            sha256=IMI["sha256"],
-            allow_unverified=IMI["allow_unverified"],
-            assets=[declare_imi(IMI["data_dir"], IMI_NEEDED, IMI["doi"])],
-            run=job_run(timeout=IMI["timeout"]),
+            doi=IMI.doi,
+            files=IMI.record_files,
+            sha256=IMI.sha256,
+            allow_unverified=IMI.allow_unverified,
+            assets=[IMI_RELEASE],
+            run=job_run(timeout=IMI.timeout),
         script:
             "../scripts/download_imi.py"
 
@@ -89,7 +74,7 @@ if "imi" in config:
             "../../envs/imi.yaml"
         params:
             responses=lambda wc: RESPONSES.format(table=wc.table),
-            ci_level=IMI["ci_level"],
+            ci_level=IMI.validation.ci_level,
         script:
             "../scripts/score_human_responses.py"
 
@@ -97,7 +82,7 @@ if "imi" in config:
         """Task margins and MIS of the IMI units from the images humans saw (file map + ImageNet-train, or stimuli)."""
         input:
             files=rules.download_imi.output.report,
-            human=paths.HUMAN_TRIALS.format(table=IMI["response_table"]),
+            human=paths.HUMAN_TRIALS.format(table=IMI.response_table),
         output:
             margins=paths.IMI_MARGINS,
             units=paths.IMI_UNITS,
@@ -113,123 +98,68 @@ if "imi" in config:
             runtime=per_attempt(120),
             gpu=GPUS,
         params:
-            trials_from=IMI["trials_from"],
-            imagenet_train=IMI.get("imagenet_train", config["images"]["root"]),
-            stimuli_dir=IMI.get("stimuli_dir"),
-            pattern=IMI["stimuli_pattern"],
-            conditions=IMI["conditions"],
-            similarity=lambda wc: IMI_SCORING[wc.backend].params()["similarity"],
+            **IMI_STIMULI,
+            pattern=IMI.stimuli_pattern,
+            conditions=IMI.conditions,
+            similarity=lambda wc: IMI_BACKENDS[wc.backend].params(),
             alpha=SETTINGS.scoring.alpha,
-            assets=lambda wc: [declare_similarity(IMI_SCORING[wc.backend].params()["similarity"]), IMI_IMAGES],
-            run=lambda wc, threads: job_run(IMI_SCORING[wc.backend])(wc, threads),
+            assets=lambda wc: [declare_similarity(IMI_BACKENDS[wc.backend].params()), IMI_IMAGES],
+            run=lambda wc, threads: job_run(IMI_BACKENDS[wc.backend])(wc, threads),
         script:
             "../scripts/compute_imi_mis.py"
 
     rule fit_alpha:
-        """Fit α on a seeded split of IMI units; held-out correlations, bootstrap CIs, noise ceiling."""
+        """Fit α on a seeded split of IMI units; held-out correlations, bootstrap CIs, noise ceiling (Fig. 2's tables)."""
         input:
-            his=paths.HUMAN_SCORES.format(table=IMI["response_table"]),
+            his=paths.HUMAN_SCORES.format(table=IMI.response_table),
             margins=rules.compute_imi_mis.output.margins,
         output:
-            summary=paths.ALPHA,
-            units=paths.VALIDATION_UNITS,
-            models=paths.VALIDATION_MODELS,
+            **FIGURES["fig2"].table_paths(backend="{backend}"),
         log:
             paths.log("fit_alpha", "{backend}"),
         conda:
             "../../envs/imi.yaml"
         params:
-            conditions=IMI["conditions"],
-            settings=ValidationSettings.from_config(config).params(),
+            conditions=IMI.conditions,
+            settings=IMI.validation.params(),
         script:
             "../scripts/fit_alpha.py"
-
-    rule plot_fig2:
-        """Fig. 2: model-level and unit-level MIS against the IMI human scores."""
-        input:
-            summary=paths.ALPHA.format(backend=SIMILARITY),
-            units=paths.VALIDATION_UNITS.format(backend=SIMILARITY),
-            models=paths.VALIDATION_MODELS.format(backend=SIMILARITY),
-        output:
-            figure=report(paths.figure("fig2"), category="Figures", caption="../report/fig2.rst"),
-        log:
-            paths.log("plot_fig2"),
-        conda:
-            "../../envs/plots.yaml"
-        params:
-            similarity_label=config["similarity"]["label"],
-        script:
-            "../scripts/plot_fig2.py"
 
     rule compare_similarities:
         """Correlation of each backend's MIS with resampled HIS, and the noise ceiling (appendix, p.17)."""
         input:
-            units=expand(paths.VALIDATION_UNITS, backend=IMI_BACKENDS),
+            units=[FIGURES["fig2"].table_paths(backend=name)["units"] for name in IMI_BACKENDS],
         output:
-            table=paths.SIMILARITY_COMPARISON,
+            **FIGURES["similarity_comparison"].table_paths(),
         log:
             paths.log("compare_similarities"),
         conda:
             "../../envs/imi.yaml"
         params:
             names=list(IMI_BACKENDS),
-            labels={name: spec["label"] for name, spec in IMI_BACKENDS.items()},
-            n_simulations=IMI["n_simulations"],
-            seed=IMI.get("seed", config["seed"]),
+            labels={name: similarity.label for name, similarity in IMI_BACKENDS.items()},
+            n_simulations=IMI.validation.n_simulations,
+            seed=IMI.validation.seed,
         script:
             "../scripts/compare_similarities.py"
-
-    rule plot_similarity_comparison:
-        """Appendix: MIS–HIS correlation per similarity backend against the noise ceiling."""
-        input:
-            table=rules.compare_similarities.output.table,
-        output:
-            figure=report(
-                paths.figure("similarity_comparison"),
-                category="Figures",
-                caption="../report/similarity_comparison.rst",
-            ),
-        log:
-            paths.log("plot_similarity_comparison"),
-        conda:
-            "../../envs/plots.yaml"
-        script:
-            "../scripts/plot_similarity_comparison.py"
 
     rule find_overestimated_units:
         """The IMI units whose MIS exceeds their HIS most, with a trial's image paths."""
         input:
-            units=paths.VALIDATION_UNITS.format(backend=SIMILARITY),
+            units=FIGURES["fig2"].table_paths(backend=SIMILARITY)["units"],
             trials=paths.IMI_TRIALS.format(backend=SIMILARITY),
+            files=rules.download_imi.output.report,
         output:
-            table=paths.OVERESTIMATED_UNITS.format(backend=SIMILARITY),
+            **FIGURES["imi_overestimated_units"].table_paths(),
         log:
             paths.log("find_overestimated_units"),
         conda:
             "../../envs/imi.yaml"
         params:
-            n=IMI["n_overestimated"],
+            **IMI_STIMULI,
+            n=IMI.n_overestimated,
         script:
             "../scripts/find_overestimated_units.py"
-
-    rule plot_overestimated_units:
-        """Appendix: references and queries of the units where MIS overestimates HIS most."""
-        input:
-            table=rules.find_overestimated_units.output.table,
-        output:
-            figure=report(
-                paths.figure("imi_overestimated_units"),
-                category="Figures",
-                caption="../report/imi_overestimated_units.rst",
-            ),
-        log:
-            paths.log("plot_overestimated_units"),
-        conda:
-            "../../envs/torch.yaml"
-        params:
-            image_root=IMI_IMAGE_ROOT,
-        script:
-            "../scripts/plot_overestimated_units.py"
 
     rule join_imi_units:
         """IMI layer names mapped to module names; IMI units joined with the project's own per-unit MIS."""
@@ -260,6 +190,6 @@ if "imi" in config:
         conda:
             "../../envs/analysis.yaml"
         params:
-            n=IMI["n_extreme"],
+            n=IMI.n_extreme,
         script:
             "../scripts/select_extreme_units.py"

@@ -33,8 +33,9 @@ if SAE:
                 ],
                 layer=SAE.layer,
                 n_vectors=SAE.n_vectors,
-                seed=config["seed"],
-                images_root=config["images"]["root"],
+                seed=SETTINGS.seed,
+                images_root=IMAGES_ROOT,
+                decoder=SETTINGS.extraction.decoder,
                 run=job_run(SETTINGS.extraction),
             script:
                 "../scripts/sample_sae_vectors.py"
@@ -88,14 +89,14 @@ if SAE:
             layer=SAE.layer,
             dictionaries=SAE_DICTIONARIES[SAE.scored_model],
             evaluate_every=SAE.evaluate_every,
-            images_root=config["images"]["root"],
+            images_root=IMAGES_ROOT,
+            decoder=SETTINGS.extraction.decoder,
             run=job_run(SETTINGS.extraction),
         script:
             "../scripts/evaluate_saes.py"
 
     localrules:
         analyze_sae,
-        plot_sae,
 
     rule analyze_sae:
         """The SAE table (per dictionary: sparsity weight, L0, dead latents, FVU, fidelity, mean MIS
@@ -116,22 +117,3 @@ if SAE:
             layer=SAE.layer,
         script:
             "../scripts/analyze_sae.py"
-
-    rule plot_sae:
-        """Appendix: L0 vs reconstruction and model fidelity coloured by MIS, for both SAE kinds; MIS
-        distributions of the latents vs the layer's channels."""
-        input:
-            table=rules.analyze_sae.output.table,
-            unit_mis=rules.analyze_sae.output.unit_mis,
-        output:
-            figure=report(paths.figure("sae"), category="Figures", caption="../report/sae.rst"),
-        log:
-            paths.log("plot_sae"),
-        conda:
-            "../../envs/plots.yaml"
-        params:
-            label=MODEL_LABELS[SAE.model],
-            layer=SAE.layer,
-            similarity_label=config["similarity"]["label"],
-        script:
-            "../scripts/plot_sae.py"

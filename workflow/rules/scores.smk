@@ -18,8 +18,8 @@ rule compute_mis:
         gpu=GPUS,
     params:
         scoring=SETTINGS.scoring.params(),
-        images_root=config["images"]["root"],
-        assets=[] if EMBEDDING_BACKEND else [declare_similarity(SETTINGS.scoring.params()["similarity"])],
+        images_root=IMAGES_ROOT,
+        assets=[] if EMBEDDING_BACKEND else [declare_similarity(SETTINGS.scoring.similarity.params())],
         run=job_run(SETTINGS.scoring, cache_dir=EMBEDDING_CACHE),
     script:
         "../scripts/compute_mis.py"

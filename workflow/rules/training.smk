@@ -4,11 +4,10 @@
 # `training` block in the config these rules are not defined and not part of `all`.
 
 if TRAINING:
-    TRAINING_LABEL = TRAINING.get("label", TRAINING["name"])
     # The accuracies of a user's checkpoints (config training.checkpoints.accuracy): an asset.
-    USER_ACCURACY = None if "train" in TRAINING else TRAINING["checkpoints"]["accuracy"]
+    USER_ACCURACY = None if TRAINING.train else TRAINING.checkpoints["accuracy"]
 
-    if "train" in TRAINING:
+    if TRAINING.train:
 
         rule train_model:
             """Train the architecture on classes of the image set; a checkpoint and the validation
@@ -16,11 +15,11 @@ if TRAINING:
             input:
                 manifest=rules.prepare_images.output.manifest,
             output:
-                checkpoints=[training_checkpoint(epoch) for epoch in TRAINING["epochs"]],
-                accuracy=paths.TRAINING_ACCURACY.format(run=TRAINING["name"]),
-                split=paths.TRAINING_SPLIT.format(run=TRAINING["name"]),
+                checkpoints=[training_checkpoint(epoch) for epoch in TRAINING.epochs],
+                accuracy=paths.TRAINING_ACCURACY.format(run=TRAINING.name),
+                split=paths.TRAINING_SPLIT.format(run=TRAINING.name),
             log:
-                paths.log("train_model", TRAINING["name"]),
+                paths.log("train_model", TRAINING.name),
             conda:
                 "../../envs/torch.yaml"
             threads: SETTINGS.threads.training
@@ -29,12 +28,9 @@ if TRAINING:
                 runtime=per_attempt(60),
                 gpu=GPUS,
             params:
-                architecture=TRAINING["architecture"],
+                training=TRAINING.params(),
                 threads=SETTINGS.threads.training,  # exactly, even above --cores: part of the result
-                train=TRAINING["train"],
-                epochs=TRAINING["epochs"],
-                seed=config["seed"],
-                images_root=config["images"]["root"],
+                images_root=IMAGES_ROOT,
                 assets=[
                     declare_weights(
                         "training.train",
@@ -48,8 +44,6 @@ if TRAINING:
 
     localrules:
         analyze_training,
-        plot_fig7,
-        plot_fig8,
 
     rule analyze_training:
         """The tables of Figs. 7 and 8: MIS per epoch (Fig. 3's statistics, with the epoch's top-1
@@ -58,7 +52,7 @@ if TRAINING:
         results/mis/models.csv."""
         input:
             units=expand(rules.compute_mis.output.units, model=list(TRAINING_EPOCHS)),
-            accuracy=[rules.train_model.output.accuracy] if "train" in TRAINING else [],
+            accuracy=[rules.train_model.output.accuracy] if TRAINING.train else [],
         output:
             epochs=paths.analysis("fig7"),
             correlation=paths.analysis("fig7_correlation"),
@@ -73,7 +67,7 @@ if TRAINING:
             user_accuracy=USER_ACCURACY,
             assets=(
                 []
-                if "train" in TRAINING
+                if TRAINING.train
                 else [
                     declare_file(
                         "training.checkpoints.accuracy",
@@ -85,38 +79,3 @@ if TRAINING:
             ),
         script:
             "../scripts/analyze_training.py"
-
-    rule plot_fig7:
-        """Fig. 7: MIS per epoch with the 5th–95th percentile band, and MIS vs top-1 accuracy."""
-        input:
-            epochs=rules.analyze_training.output.epochs,
-            correlation=rules.analyze_training.output.correlation,
-        output:
-            figure=report(paths.figure("fig7"), category="Figures", caption="../report/fig7.rst"),
-        log:
-            paths.log("plot_fig7"),
-        conda:
-            "../../envs/plots.yaml"
-        params:
-            label=TRAINING_LABEL,
-            similarity_label=config["similarity"]["label"],
-        script:
-            "../scripts/plot_fig7.py"
-
-    rule plot_fig8:
-        """Fig. 8: per-layer change of MIS in the first epoch vs relative depth; appendix: every epoch."""
-        input:
-            layers=rules.analyze_training.output.layers,
-            depth=rules.analyze_training.output.depth,
-        output:
-            first_epoch=report(paths.figure("fig8"), category="Figures", caption="../report/fig8.rst"),
-            all_epochs=report(paths.figure("fig8_all_epochs"), category="Figures", caption="../report/fig8.rst"),
-        log:
-            paths.log("plot_fig8"),
-        conda:
-            "../../envs/plots.yaml"
-        params:
-            label=TRAINING_LABEL,
-            similarity_label=config["similarity"]["label"],
-        script:
-            "../scripts/plot_fig8.py"

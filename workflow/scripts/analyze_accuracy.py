@@ -1,7 +1,7 @@
 """Snakemake adapter: Fig. 4's tables."""
 
-from mis.analysis.accuracy import analyze_accuracy
 from mis.runlog import log_to
+from mis.stages.analysis import analyze_accuracy
 
 log_to(snakemake.log[0])
 analyze_accuracy(
@@ -13,5 +13,6 @@ analyze_accuracy(
     seed=snakemake.params.seed,
     table_path=snakemake.output.table,
     densities_path=snakemake.output.densities,
+    kde_path=snakemake.output.kde,
     correlation_path=snakemake.output.correlation,
 )

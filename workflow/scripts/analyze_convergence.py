@@ -1,8 +1,8 @@
 """Snakemake adapter: the convergence-in-N table."""
 
-from mis.analysis.convergence import analyze_convergence
 from mis.runlog import log_to
 from mis.settings import TaskSettings
+from mis.stages.analysis import analyze_convergence
 
 log_to(snakemake.log[0])
 analyze_convergence(

@@ -1,7 +1,7 @@
-"""Snakemake adapter: Fig. 6's table."""
+"""Snakemake adapter: Fig. 6's tables."""
 
-from mis.analysis.depth_width import analyze_depth_width
 from mis.runlog import log_to
+from mis.stages.analysis import analyze_depth_width
 
 log_to(snakemake.log[0])
-analyze_depth_width(list(snakemake.input.units), snakemake.output.table)
+analyze_depth_width(list(snakemake.input.units), snakemake.output.table, snakemake.output.bins)

@@ -1,8 +1,8 @@
 """Snakemake adapter: the SAE table and the per-unit MIS of the layer's channels and latents."""
 
-from mis.analysis.sae import analyze_sae
 from mis.runlog import log_to
 from mis.settings import SaeSettings
+from mis.stages.analysis import analyze_sae
 
 log_to(snakemake.log[0])
 analyze_sae(

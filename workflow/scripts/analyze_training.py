@@ -1,7 +1,7 @@
 """Snakemake adapter: the tables of Figs. 7 and 8 (MIS per epoch and per layer)."""
 
-from mis.analysis.training import analyze_training
 from mis.runlog import log_to
+from mis.stages.analysis import analyze_training
 
 log_to(snakemake.log[0])
 analyze_training(

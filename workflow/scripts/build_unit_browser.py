@@ -1,8 +1,8 @@
 """Snakemake adapter: the static unit browser."""
 
-from mis.browser import build_unit_browser
 from mis.runlog import log_to
 from mis.settings import BrowserSettings
+from mis.stages.browser import build_unit_browser
 
 log_to(snakemake.log[0])
 build_unit_browser(

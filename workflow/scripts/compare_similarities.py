@@ -1,7 +1,7 @@
 """Snakemake adapter: MIS–HIS correlations of every similarity backend against the noise ceiling."""
 
-from mis.imi.appendix import compare_similarities
 from mis.runlog import log_to
+from mis.stages.imi import compare_similarities
 
 log_to(snakemake.log[0])
 compare_similarities(

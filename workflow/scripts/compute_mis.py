@@ -1,8 +1,8 @@
 """Snakemake adapter: per-unit MIS of one model."""
 
 from mis.runlog import log_to
-from mis.scoring import compute_mis
 from mis.settings import ScoringSettings
+from mis.stages.scores import compute_mis
 
 log_to(snakemake.log[0])
 compute_mis(

@@ -1,7 +1,7 @@
 """Snakemake adapter: the IMI release from its Zenodo record (pooch), verified and unpacked."""
 
-from mis.imi.download import download_imi
 from mis.runlog import log_to
+from mis.stages.imi import download_imi
 
 log_to(snakemake.log[0])
 download_imi(

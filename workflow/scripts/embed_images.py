@@ -1,12 +1,13 @@
 """Snakemake adapter: embed every image once."""
 
-from mis.embeddings import embed_images
 from mis.runlog import log_to
+from mis.settings import SimilaritySettings
+from mis.stages.embeddings import embed_images
 
 log_to(snakemake.log[0])
 embed_images(
     model_name=snakemake.wildcards.model,
-    similarity={**snakemake.params.similarity, **snakemake.params.run["similarity"]},
+    similarity=SimilaritySettings.from_params(snakemake.params.similarity, snakemake.params.run),
     images_root=snakemake.params.images_root,
     manifest_path=snakemake.input.manifest,
     tasks_path=snakemake.input.tasks,

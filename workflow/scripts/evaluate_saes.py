@@ -1,7 +1,7 @@
 """Snakemake adapter: L0, dead latents, FVU and model fidelity of every dictionary of the SAE layer."""
 
 from mis.runlog import log_to
-from mis.sae.stages import evaluate_saes
+from mis.stages.sae import evaluate_saes
 
 log_to(snakemake.log[0])
 evaluate_saes(
@@ -15,5 +15,6 @@ evaluate_saes(
     threads=snakemake.params.run["threads"],
     batch_size=snakemake.params.run["batch_size"],
     num_workers=snakemake.params.run["num_workers"],
+    decoder=snakemake.params.decoder,
     metrics_path=snakemake.output.metrics,
 )

@@ -2,7 +2,7 @@
 
 from mis.runlog import log_to
 from mis.settings import ExtractionSettings
-from mis.stages import extract_activations
+from mis.stages.activations import extract_activations
 
 log_to(snakemake.log[0])
 extract_activations(

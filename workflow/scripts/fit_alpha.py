@@ -1,7 +1,8 @@
 """Snakemake adapter: fit α on IMI units and validate MIS against human scores on held-out units."""
 
-from mis.imi.alpha import ValidationSettings, fit_alpha
 from mis.runlog import log_to
+from mis.settings import ValidationSettings
+from mis.stages.imi import fit_alpha
 
 log_to(snakemake.log[0])
 fit_alpha(

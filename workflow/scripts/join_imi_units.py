@@ -1,7 +1,7 @@
 """Snakemake adapter: IMI units joined with the project's own per-unit MIS of the same models."""
 
-from mis.imi.layers import join_imi_units
 from mis.runlog import log_to
+from mis.stages.imi import join_imi_units
 
 log_to(snakemake.log[0])
 join_imi_units(

@@ -1,15 +1,8 @@
 """Snakemake adapter: index the image set."""
 
-import logging
-
-from mis.images import manifest_fingerprint, prepare_images
 from mis.runlog import log_to
+from mis.settings import ImageSettings
+from mis.stages.images import prepare_images
 
 log_to(snakemake.log[0])
-manifest = prepare_images(snakemake.params.images, snakemake.output.manifest)
-logging.info(
-    "%d images in %d categories, fingerprint %s",
-    len(manifest),
-    manifest["category"].nunique(),
-    manifest_fingerprint(manifest),
-)
+prepare_images(ImageSettings.from_params(snakemake.params.images), snakemake.output.manifest)

@@ -1,7 +1,7 @@
 """Snakemake adapter: activation vectors of the SAE layer, sampled over the image set."""
 
 from mis.runlog import log_to
-from mis.sae.stages import sample_sae_vectors
+from mis.stages.sae import sample_sae_vectors
 
 log_to(snakemake.log[0])
 sample_sae_vectors(
@@ -15,5 +15,6 @@ sample_sae_vectors(
     threads=snakemake.params.run["threads"],
     batch_size=snakemake.params.run["batch_size"],
     num_workers=snakemake.params.run["num_workers"],
+    decoder=snakemake.params.decoder,
     vectors_path=snakemake.output.vectors,
 )

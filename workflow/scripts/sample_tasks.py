@@ -2,7 +2,7 @@
 
 from mis.runlog import log_to
 from mis.settings import TaskSettings
-from mis.tasks import sample_tasks
+from mis.stages.tasks import sample_tasks
 
 log_to(snakemake.log[0])
 sample_tasks(

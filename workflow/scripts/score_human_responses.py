@@ -1,8 +1,8 @@
 """Snakemake adapter: tidy main trials, per-unit human interpretability score and model counts of one IMI table."""
 
 from mis.imi.release import dataset_path
-from mis.imi.responses import score_human_responses
 from mis.runlog import log_to
+from mis.stages.imi import score_human_responses
 
 log_to(snakemake.log[0])
 score_human_responses(

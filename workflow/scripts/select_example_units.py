@@ -1,7 +1,7 @@
 """Snakemake adapter: the example units of the appendix figure."""
 
-from mis.analysis.example_units import select_example_units
 from mis.runlog import log_to
+from mis.stages.analysis import select_example_units
 
 log_to(snakemake.log[0])
 select_example_units(

@@ -1,8 +1,8 @@
 """Snakemake adapter: train one SAE of the sweep into a dictionary file."""
 
 from mis.runlog import log_to
-from mis.sae.stages import train_sae
 from mis.settings import SaeSettings
+from mis.stages.sae import train_sae
 
 log_to(snakemake.log[0])
 train_sae(

@@ -4,14 +4,10 @@ spanning the range of variability."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-
-from mis.analysis.correlation import Correlation, correlation
-from mis.results import live, read_units
-from mis.storage import read_table, write_table
+from scipy import stats
 
 PathLike = str | os.PathLike
 
@@ -31,31 +27,16 @@ def spread_models(summary: pd.DataFrame, n: int) -> list[str]:
     return list(ordered["model"].iloc[picks])
 
 
-def analyze_accuracy(
-    summary_path: PathLike,
-    models: Sequence[str],
-    units_paths: Sequence[PathLike],
-    accuracy_path: PathLike,
-    n_density_models: int,
-    seed: int,
-    table_path: PathLike,
-    densities_path: PathLike,
-    correlation_path: PathLike,
-) -> pd.DataFrame:
-    """The three tables of Fig. 4: per model its summary, top-1 accuracy and source (where listed)
-    and a ``density`` flag for panel B; the per-unit MIS of the flagged models' non-constant units;
-    the accuracy–MIS correlation (no row below 3 models with an accuracy). Only the flagged models'
-    unit tables are read (``units_paths`` are the ``models``' in order)."""
-    summary = read_table(summary_path)
-    listed = with_accuracy(summary, pd.read_csv(accuracy_path))
-    corr = correlation(listed["top1"], listed["mean_mis"], seed=seed) if len(listed) >= 3 else None
-    picked = spread_models(summary, n_density_models)
-    units = read_units([path for model, path in zip(models, units_paths, strict=True) if model in picked])
-    scored = units[live(units)]
-    densities = pd.concat([scored.loc[scored["model"] == m, ["model", "mis"]] for m in picked], ignore_index=True)
-    table = summary.merge(listed[["model", "top1", "source"]], on="model", how="left")
-    table = table.assign(density=table["model"].isin(picked))
-    write_table(table, table_path)
-    write_table(densities, densities_path)
-    write_table(corr.to_table() if corr else Correlation.empty_table(), correlation_path)
-    return table
+KDE_GRID = np.linspace(0, 1, 400)
+
+
+def densities(units: pd.DataFrame, models: list[str]) -> pd.DataFrame:
+    """Fig. 4B's curves: per model (in ``models``' order) a Gaussian kernel density estimate of its
+    units' MIS on ``KDE_GRID``, with its number of units (none where every unit has the same MIS)."""
+    rows = []
+    for model in models:
+        values = units.loc[units["model"] == model, "mis"].to_numpy()
+        if len(values) > 1 and np.ptp(values) > 0:
+            density = stats.gaussian_kde(values)(KDE_GRID)
+            rows.append(pd.DataFrame({"model": model, "mis": KDE_GRID, "density": density, "n_units": len(values)}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["model", "mis", "density", "n_units"])

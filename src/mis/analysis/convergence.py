@@ -12,12 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mis.embeddings import task_embeddings
-from mis.results import live
 from mis.scoring import scores_from_margins, task_margins
-from mis.settings import TaskSettings
-from mis.storage import read_arrays, read_table, write_table
-from mis.tasks import draw_tasks, rows_in, task_rng
+from mis.tasks import draw_tasks, task_rng
 
 
 def _mis(margins: np.ndarray, alpha: float) -> np.ndarray:
@@ -63,28 +59,3 @@ def convergence_table(
                 }
             )
     return pd.DataFrame(rows)
-
-
-def analyze_convergence(
-    models: list[str],
-    extremes_paths: list[str],
-    units_paths: list[str],
-    embeddings_paths: list[str],
-    cache_dir: str,
-    tasks: TaskSettings,
-    alpha: float,
-    table_path: str,
-) -> pd.DataFrame:
-    """The convergence table of every model, from cached extremes, unit tables and embeddings
-    (embed_images' receipts, gathered from the store at ``cache_dir``)."""
-    n_tasks, n_refs, seed = tasks.n_tasks, tasks.n_refs, tasks.seed
-    tables = []
-    for model, extremes_path, units_path, embeddings_path in zip(models, extremes_paths, units_paths, embeddings_paths):
-        images, embeddings = task_embeddings(embeddings_path, cache_dir)
-        extremes = read_arrays(extremes_path)
-        top, bottom = (rows_in(images, extremes[k], embeddings_path) for k in ("top_idx", "bottom_idx"))
-        scored = live(read_table(units_path)).to_numpy()
-        tables.append(convergence_table(model, top, bottom, scored, embeddings, n_tasks, n_refs, alpha, seed))
-    table = pd.concat(tables, ignore_index=True)
-    write_table(table, table_path)
-    return table

@@ -32,18 +32,6 @@ class Correlation:
         """The table of no correlation (too few points), with the columns of ``to_table``."""
         return Correlation(0, np.nan, (np.nan, np.nan), np.nan, (np.nan, np.nan)).to_table().iloc[:0]
 
-    @classmethod
-    def from_table(cls, table: pd.DataFrame) -> Correlation | None:
-        """The correlation a ``to_table`` row holds; None for an empty table (too few points)."""
-        if table.empty:
-            return None
-        row = table.iloc[0]
-        ci = {
-            f"{name}_ci": (float(row[f"{name}_ci_low"]), float(row[f"{name}_ci_high"]))
-            for name in ("pearson", "spearman")
-        }
-        return cls(n=int(row["n"]), pearson=float(row["pearson"]), spearman=float(row["spearman"]), **ci)
-
 
 def correlation(x: np.ndarray, y: np.ndarray, n_bootstrap: int = 1000, seed: int = 0) -> Correlation:
     """Resampling (x, y) pairs; resamples in which either variable is constant are left out."""

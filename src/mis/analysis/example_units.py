@@ -4,13 +4,11 @@ least activating images."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from mis.results import live, read_units
-from mis.storage import read_table, write_table
+from mis.results import live
 
 PathLike = str | os.PathLike
 
@@ -42,21 +40,3 @@ def extreme_images(examples: pd.DataFrame, extremes_paths: dict[str, PathLike], 
     return pd.DataFrame(rows, columns=["example", "side", "position", "image"]).sort_values(
         ["example", "side"], ascending=[True, False], kind="stable", ignore_index=True
     )
-
-
-def select_example_units(
-    models: Sequence[str],
-    units_paths: Sequence[PathLike],
-    extremes_paths: Sequence[PathLike],
-    manifest_path: PathLike,
-    n_images: int,
-    table_path: PathLike,
-    images_path: PathLike,
-) -> pd.DataFrame:
-    """The example units, and their images with the path of each (relative to the image root)."""
-    examples = example_units(read_units(units_paths))
-    images = extreme_images(examples, dict(zip(models, extremes_paths, strict=True)), n_images)
-    images["path"] = read_table(manifest_path)["path"].to_numpy()[images["image"].to_numpy()]
-    write_table(examples, table_path)
-    write_table(images, images_path)
-    return examples

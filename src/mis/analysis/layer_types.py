@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 
 import pandas as pd
 import scikit_posthocs
 
-from mis.results import LAYER_TYPE_ORDER, live, read_units
-from mis.storage import write_table
+from mis.results import live
+from mis.settings import LAYER_TYPES
 
 PathLike = str | os.PathLike
 
@@ -18,7 +17,7 @@ def layer_type_means(units: pd.DataFrame) -> pd.DataFrame:
     """Mean MIS per (model, layer type) over non-constant units: the observations of Fig. 5."""
     scored = units[live(units)]
     table = scored.groupby(["model", "layer_type"]).agg(mis=("mis", "mean"), n_units=("mis", "size")).reset_index()
-    order = [t for t in LAYER_TYPE_ORDER if t in set(table["layer_type"])]
+    order = [t for t in LAYER_TYPES if t in set(table["layer_type"])]
     table = table.assign(layer_type=pd.Categorical(table["layer_type"], order, ordered=True))
     return table.sort_values(["layer_type", "model"])
 
@@ -32,12 +31,3 @@ def conover_holm(means: pd.DataFrame) -> pd.DataFrame:
     data = means.assign(layer_type=means["layer_type"].astype(str))
     pvalues = scikit_posthocs.posthoc_conover(data, val_col="mis", group_col="layer_type", p_adjust="holm")
     return pvalues.loc[types, types]
-
-
-def analyze_layer_types(units_paths: Sequence[PathLike], table_path: PathLike, pvalues_path: PathLike) -> pd.DataFrame:
-    """Per (model, layer type) means, and their Conover p-values (rows and columns in layer-type
-    order)."""
-    means = layer_type_means(read_units(units_paths))
-    write_table(means.assign(layer_type=means["layer_type"].astype(str)), table_path)
-    write_table(conover_holm(means).rename_axis("layer_type").reset_index(), pvalues_path)
-    return means

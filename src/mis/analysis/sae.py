@@ -17,7 +17,6 @@ import pandas as pd
 
 from mis.results import live, model_summary
 from mis.settings import SaeSettings
-from mis.storage import read_table, write_table
 
 PathLike = str | os.PathLike
 CHANNELS = "channels"  # the kind of the layer's own units in the per-unit table
@@ -76,17 +75,3 @@ def sae_unit_mis(units: pd.DataFrame, metrics: pd.DataFrame, layer: str) -> pd.D
         }
     )
     return table[live(units).to_numpy()].reset_index(drop=True)
-
-
-def analyze_sae(
-    units_path: PathLike,
-    metrics_path: PathLike,
-    trained: Mapping[str, SaeSettings],
-    layer: str,
-    table_path: PathLike,
-    unit_mis_path: PathLike,
-) -> None:
-    """The SAE table (results/analysis/sae.csv) and the per-unit MIS behind its distributions."""
-    units, metrics = read_table(units_path), read_table(metrics_path)
-    write_table(sae_table(units, metrics, trained, layer), table_path)
-    write_table(sae_unit_mis(units, metrics, layer), unit_mis_path)

@@ -12,19 +12,12 @@ from mis.figures.style import CHANCE, plt, save_pdf
 MAX_TICK_LABELS = 40
 
 
-def plot(
-    summary: pd.DataFrame,
-    path: str | os.PathLike,
-    similarity_label: str,
-    labels: dict[str, str] | None = None,
-    highlight: list[str] | None = None,
-) -> None:
-    """``summary``: one row per model with mean_mis, p05_mis, p95_mis and n_units; ``labels`` maps
-    model names to display names; ``highlight`` models (the IMI models in the paper) are marked in
-    red. Few models get labelled points with 5–95 % bars; many models (the paper's 835) a line with
-    a shaded band."""
-    labels = labels or {}
-    data = summary.sort_values("mean_mis", ignore_index=True)
+def plot(table: pd.DataFrame, path: str | os.PathLike, similarity_label: str) -> None:
+    """``table`` (``mis.analysis.models``): one row per model, sorted by mean_mis, with its label,
+    p05_mis, p95_mis, n_units and whether it is ``highlighted`` (the IMI models in the paper, in red).
+    Few models get labelled points with 5–95 % bars; many models (the paper's 835) a line with a
+    shaded band."""
+    data = table
     x = np.arange(len(data))
     few = len(data) <= MAX_TICK_LABELS
     fig, ax = plt.subplots(figsize=(max(4.5, min(12.0, 0.5 * len(data) + 3)) if few else 10.0, 3.6))
@@ -34,13 +27,13 @@ def plot(
         ax.errorbar(
             x, data["mean_mis"], yerr=spread, fmt="o", color="C0", capsize=4, label=f"average per-unit MIS ({band})"
         )
-        ticks = [f"{labels.get(m, m)}\n(n={n:,})" for m, n in zip(data["model"], data["n_units"])]
+        ticks = [f"{label}\n(n={n:,})" for label, n in zip(data["label"], data["n_units"])]
         ax.set_xticks(x, ticks, rotation=30, ha="right", fontsize=7)
         ax.set_xlim(-0.5, len(data) - 0.5)
     else:
         ax.fill_between(x, data["p05_mis"], data["p95_mis"], alpha=0.3, color="C0", linewidth=0, label=band)
         ax.plot(x, data["mean_mis"], color="C0", linewidth=1.2, label="average per-unit MIS")
-    marked = data["model"].isin(highlight or [])
+    marked = data["highlighted"].to_numpy(dtype=bool)
     if marked.any():
         ax.scatter(
             x[marked],

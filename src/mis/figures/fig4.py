@@ -5,27 +5,25 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
-from mis.analysis.correlation import Correlation
 from mis.figures.style import CHANCE, plt, save_pdf
 
 
 def plot(
     table: pd.DataFrame,
-    densities: pd.DataFrame,
+    kde: pd.DataFrame,
     correlation: pd.DataFrame,
     path: str | os.PathLike,
     labels: dict[str, str] | None = None,
 ) -> None:
     """The tables of ``mis.analysis.accuracy``: ``table``, model summary rows with ``top1`` (%;
-    NaN where no accuracy is listed); ``densities``, the per-unit MIS of the models of panel B;
-    ``correlation``, one row (none below 3 models)."""
+    NaN where no accuracy is listed) and the ``density`` flag of the models of panel B; ``kde``,
+    their density curves; ``correlation``, one row (``mis.analysis.correlation.Correlation.to_table``;
+    none below 3 models)."""
     labels = labels or {}
     with_top1 = table.dropna(subset=["top1"])
-    corr = Correlation.from_table(correlation)
+    corr = correlation.iloc[0] if len(correlation) else None
     fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(9, 3.6))
     ax_a.scatter(with_top1["top1"], with_top1["mean_mis"], color="C0", zorder=3)
     for _, row in with_top1.iterrows():
@@ -38,9 +36,10 @@ def plot(
         )
     if corr is not None:
         ax_a.set_title(
-            f"(A) n = {corr.n} models; Spearman ρ = {corr.spearman:.2f} "
-            f"[{corr.spearman_ci[0]:.2f}, {corr.spearman_ci[1]:.2f}],\n"
-            f"Pearson r = {corr.pearson:.2f} [{corr.pearson_ci[0]:.2f}, {corr.pearson_ci[1]:.2f}] (95 % bootstrap CI)",
+            f"(A) n = {int(corr['n'])} models; Spearman ρ = {corr['spearman']:.2f} "
+            f"[{corr['spearman_ci_low']:.2f}, {corr['spearman_ci_high']:.2f}],\n"
+            f"Pearson r = {corr['pearson']:.2f} [{corr['pearson_ci_low']:.2f}, {corr['pearson_ci_high']:.2f}] "
+            "(95 % bootstrap CI)",
             fontsize=8,
         )
     else:
@@ -48,15 +47,13 @@ def plot(
     ax_a.margins(x=0.25, y=0.1)
     ax_a.set_xlabel("ImageNet top-1 accuracy (%)")
     ax_a.set_ylabel("average per-unit MIS")
-    grid = np.linspace(0, 1, 400)
-    by_model = {model: rows["mis"].to_numpy() for model, rows in densities.groupby("model", sort=False)}
-    for i, (model, values) in enumerate(by_model.items()):
-        name = f"{labels.get(model, model)} (n={len(values):,})"
-        if np.ptp(values) > 0:
-            ax_b.plot(grid, stats.gaussian_kde(values)(grid), color=f"C{i}", linewidth=1.2, label=name)
+    n_density = int(table["density"].sum())
+    for i, (model, rows) in enumerate(kde.groupby("model", sort=False)):
+        name = f"{labels.get(model, model)} (n={int(rows['n_units'].iloc[0]):,})"
+        ax_b.plot(rows["mis"], rows["density"], color=f"C{i}", linewidth=1.2, label=name)
     ax_b.axvline(CHANCE, color="grey", linestyle=":", linewidth=1)
     ax_b.set_xlabel("per-unit MIS")
     ax_b.set_ylabel("density (kernel estimate)")
-    ax_b.set_title(f"(B) per-unit MIS of {len(by_model)} models spanning the variability", fontsize=8)
+    ax_b.set_title(f"(B) per-unit MIS of {n_density} models spanning the variability", fontsize=8)
     ax_b.legend(fontsize=6, frameon=False)
     save_pdf(fig, path)

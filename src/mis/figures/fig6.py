@@ -4,29 +4,25 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pandas as pd
 
+from mis.analysis.depth_width import N_BINS
 from mis.figures.style import LAYER_COLORS, plt, save_pdf
 
-N_BINS = 10
 
-
-def plot(layers: pd.DataFrame, path: str | os.PathLike) -> None:
-    """``layers``: mean MIS per (model, layer) with layer_type, relative_depth and relative_width.
-    Points are layers; lines are the mean over layers in 10 equal bins of the x axis."""
+def plot(layers: pd.DataFrame, bins: pd.DataFrame, path: str | os.PathLike) -> None:
+    """The tables of ``mis.analysis.depth_width``: ``layers``, mean MIS per (model, layer) with
+    layer_type, relative_depth and relative_width (the points); ``bins``, per layer type and axis
+    the mean over the layers in equal bins (the lines)."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
-    edges = np.linspace(0, 1, N_BINS + 1)
-    centres = (edges[:-1] + edges[1:]) / 2
     for ax, column, label in zip(axes, ("relative_depth", "relative_width"), ("relative depth", "relative width")):
         for layer_type, rows in layers.groupby("layer_type", sort=True):
             color = LAYER_COLORS.get(layer_type, "grey")
             ax.scatter(rows[column], rows["mis"], s=6, alpha=0.35, color=color)
-            bins = np.clip(np.digitize(rows[column], edges) - 1, 0, N_BINS - 1)
-            means = rows.groupby(bins)["mis"].mean()
+            line = bins[(bins["axis"] == column) & (bins["layer_type"] == layer_type)]
             ax.plot(
-                centres[means.index],
-                means.to_numpy(),
+                line["bin_centre"],
+                line["mis"],
                 color=color,
                 linewidth=1.5,
                 marker="o",

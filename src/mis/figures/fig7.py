@@ -16,7 +16,7 @@ MAX_EPOCH_LABELS = 12
 def plot(
     table: pd.DataFrame, correlation: pd.DataFrame, path: str | os.PathLike, model_label: str, similarity_label: str
 ) -> None:
-    """The tables of ``mis.analysis.training``: ``table``, one row per epoch; ``correlation``, its
+    """The tables of ``mis.analysis.dynamics``: ``table``, one row per epoch; ``correlation``, its
     Spearman ρ of MIS and accuracy. Left: MIS per epoch; right: MIS against top-1 accuracy."""
     units = f"n = {table['n_units'].min():,}–{table['n_units'].max():,} non-constant units per epoch"
     fig, (left, right) = plt.subplots(1, 2, figsize=(8.5, 3.6), constrained_layout=True)

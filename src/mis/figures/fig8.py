@@ -16,24 +16,13 @@ MAX_LAYER_LABELS = 80
 MAX_EPOCH_LABELS = 40
 
 
-def plot(
-    table: pd.DataFrame,
-    depth: pd.DataFrame,
-    first_epoch_path: str | os.PathLike,
-    all_epochs_path: str | os.PathLike,
-    model_label: str,
-    similarity_label: str,
-) -> None:
-    """The tables of ``mis.analysis.training``: ``table``, one row per layer and epoch; ``depth``,
-    the first epoch's correlation with depth. Fig. 8 and its appendix version with every epoch."""
-    plot_first_epoch(table, depth.iloc[0], first_epoch_path, model_label, similarity_label)
-    plot_all_epochs(table, all_epochs_path, model_label, similarity_label)
-
-
 def plot_first_epoch(
-    table: pd.DataFrame, depth: pd.Series, path: str | os.PathLike, model_label: str, similarity_label: str
+    table: pd.DataFrame, depth: pd.DataFrame, path: str | os.PathLike, model_label: str, similarity_label: str
 ) -> None:
-    """Change of each layer's mean MIS from the first to the second listed epoch, against depth."""
+    """The tables of ``mis.analysis.dynamics``: ``table``, one row per layer and epoch; ``depth``,
+    the first epoch's correlation with depth (one row). Fig. 8: change of each layer's mean MIS
+    from the first to the second listed epoch, against depth."""
+    depth = depth.iloc[0]
     first, second = int(depth["first_epoch"]), int(depth["second_epoch"])
     rows = table[table["epoch"] == second].dropna(subset=["delta_previous"])
     fig, ax = plt.subplots(figsize=(5.5, 3.6))

@@ -18,16 +18,16 @@ def _thumbnail(path: str) -> Image.Image:
         return image.convert("RGB").resize((THUMBNAIL, THUMBNAIL))
 
 
-def plot(table: pd.DataFrame, image_root: str | os.PathLike, path: str | os.PathLike) -> None:
+def plot(table: pd.DataFrame, path: str | os.PathLike) -> None:
     """One row per unit: its trial's 9 positive references, the positive and negative queries,
-    and the 9 negative references."""
+    and the 9 negative references (the table holds their paths as the stage found them)."""
     fig, axes = plt.subplots(len(table), 20, figsize=(20 * 0.55, len(table) * 0.8), squeeze=False)
     for r, unit in enumerate(table.itertuples()):
         shown = [(p, "C2") for p in unit.max_refs.split(";")] + [(unit.max_query, "C2"), (unit.min_query, "C3")]
         shown += [(p, "C3") for p in unit.min_refs.split(";")]
         for c, (image, colour) in enumerate(shown):
             ax = axes[r, c]
-            ax.imshow(_thumbnail(os.path.join(image_root, image)))
+            ax.imshow(_thumbnail(image))
             ax.set_xticks([])
             ax.set_yticks([])
             for spine in ax.spines.values():

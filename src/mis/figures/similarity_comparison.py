@@ -8,7 +8,7 @@ import os
 import pandas as pd
 
 from mis.figures.style import plt, save_pdf
-from mis.imi.appendix import CEILING
+from mis.imi import CEILING
 
 
 def plot(table: pd.DataFrame, path: str | os.PathLike) -> None:

@@ -9,11 +9,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from mis.results import LAYER_TYPE_ORDER  # noqa: E402
+from mis.settings import LAYER_TYPES  # noqa: E402
 from mis.storage import atomic_path  # noqa: E402
 
 CHANCE = 0.5
-LAYER_COLORS = {layer_type: f"C{i}" for i, layer_type in enumerate(LAYER_TYPE_ORDER)}  # the same in every figure
+LAYER_COLORS = {layer_type: f"C{i}" for i, layer_type in enumerate(LAYER_TYPES)}  # the same in every figure
 
 plt.rcParams.update(
     {

@@ -21,7 +21,6 @@ predictor that knew the observed scores exactly could do against responses as no
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -32,8 +31,7 @@ from scipy.optimize import minimize_scalar
 from mis.bootstrap import CORRELATIONS, correlations, interval
 from mis.formula import hard_accuracy, unit_mis
 from mis.imi import UNIT_KEYS
-from mis.settings import Params
-from mis.storage import read_table, write_json, write_table
+from mis.settings import ValidationSettings
 
 log = logging.getLogger(__name__)
 OBJECTIVES = ("likelihood", "least_squares")
@@ -48,30 +46,6 @@ class AlphaFit:
     loss: float
     at_bound: bool  # the optimum is at the end of the searched range: α is not identified by the data
     objective: str
-
-
-@dataclass(frozen=True)
-class ValidationSettings(Params):
-    """The ``imi`` config values the validation uses."""
-
-    objective: str = "likelihood"
-    fit_fraction: float = 0.5
-    seed: int = 0
-    n_bootstrap: int = 1000
-    n_simulations: int = 1000
-    ci_level: float = 0.95
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> ValidationSettings:
-        imi = config["imi"]
-        return cls(
-            objective=imi["alpha_objective"],
-            fit_fraction=imi["fit_fraction"],
-            seed=imi.get("seed", config["seed"]),
-            n_bootstrap=imi["n_bootstrap"],
-            n_simulations=imi["n_simulations"],
-            ci_level=imi["ci_level"],
-        )
 
 
 def loss(alpha: float, margins: np.ndarray, n_correct: np.ndarray, n_trials: np.ndarray, objective: str) -> float:
@@ -236,30 +210,3 @@ def validate(
         ),
     }
     return summary, table, models
-
-
-def fit_alpha(
-    his_path: str | os.PathLike,
-    margins_path: str | os.PathLike,
-    conditions: list[str],
-    settings: ValidationSettings,
-    summary_path: str | os.PathLike,
-    units_path: str | os.PathLike,
-    models_path: str | os.PathLike,
-) -> dict[str, Any]:
-    """Fit α and validate MIS against HIS; write the summary (JSON) and the unit and model tables."""
-    his = pd.read_csv(his_path, dtype={"model": str, "condition": str, "layer": str})
-    units, margins = join_units(his, read_table(margins_path), conditions)
-    summary, table, models = validate(units, margins, settings)
-    summary["conditions"] = list(conditions)
-    log.info(
-        "α = %.4g (%s); held-out units: Pearson %.3f, Spearman %.3f",
-        summary["alpha"],
-        settings.objective,
-        summary["held_out"]["unit"]["pearson"]["r"],
-        summary["held_out"]["unit"]["spearman"]["r"],
-    )
-    write_table(table, units_path)
-    write_table(models, models_path)
-    write_json(summary_path, summary)
-    return summary

@@ -13,19 +13,16 @@ is compared on the same units: the held-out units they all share.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from mis.bootstrap import CORRELATIONS
-from mis.imi import UNIT_KEYS
+from mis.imi import CEILING, UNIT_KEYS
 from mis.imi.alpha import group_means
-from mis.storage import read_table, write_table
 
 log = logging.getLogger(__name__)
-CEILING = "noise ceiling"
 
 
 def shared_held_out(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -91,23 +88,3 @@ def overestimated_units(units: pd.DataFrame, trials: pd.DataFrame, n: int) -> pd
         UNIT_KEYS
         + ["mis", "his", "difference", "n_trials", "task", "batch", "max_query", "min_query", "max_refs", "min_refs"]
     ]
-
-
-def compare_similarities(
-    units_paths: Mapping[str, str | os.PathLike],
-    labels: Mapping[str, str],
-    n_simulations: int,
-    seed: int,
-    path: str | os.PathLike,
-) -> pd.DataFrame:
-    table = similarity_comparison({name: read_table(p) for name, p in units_paths.items()}, labels, n_simulations, seed)
-    write_table(table, path)
-    return table
-
-
-def find_overestimated_units(
-    units_path: str | os.PathLike, trials_path: str | os.PathLike, n: int, path: str | os.PathLike
-) -> pd.DataFrame:
-    table = overestimated_units(read_table(units_path), read_table(trials_path), n)
-    write_table(table, path)
-    return table

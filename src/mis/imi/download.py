@@ -25,11 +25,11 @@ from typing import Any
 
 import pooch
 
+from mis.imi import DOI
 from mis.imi.release import DatasetError, locate
-from mis.storage import atomic_directory, sha256_of, write_json
+from mis.storage import atomic_directory, sha256_of
 
 log = logging.getLogger(__name__)
-DOI = "10.5281/zenodo.8131197"
 ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tar", ".zip")
 MARKER = ".unpacked-from.sha256"
 
@@ -129,10 +129,9 @@ def _settle_archive(path: Path, digest: str) -> str:
     return str(folder)
 
 
-def download_imi(
+def fetch_release(
     data_dir: str | os.PathLike,
     needed: list[str],
-    report_path: str | os.PathLike,
     doi: str = DOI,
     files: list[str] | None = None,
     sha256: dict[str, str] | None = None,
@@ -140,7 +139,7 @@ def download_imi(
     timeout: float = 30,
 ) -> dict[str, Any]:
     """Download and verify the record's ``files`` (all if None) into ``data_dir``, unpack archives,
-    and find the ``needed`` paths below it; write a report of every file, checksum and path."""
+    and find the ``needed`` paths below it; a report of every file, checksum and path."""
     data_dir, pins = Path(data_dir), dict(sha256 or {})
     data_dir.mkdir(parents=True, exist_ok=True)
     pup, offline = _record(doi, data_dir)
@@ -218,5 +217,4 @@ def download_imi(
         "located": {relative: str(path) for relative, path in located.items()},
         "unverified": unverified,
     }
-    write_json(report_path, report)
     return report

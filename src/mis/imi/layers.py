@@ -17,7 +17,6 @@ from typing import Any
 import pandas as pd
 
 from mis.results import read_units
-from mis.storage import write_json, write_table
 
 log = logging.getLogger(__name__)
 
@@ -84,17 +83,3 @@ def join_unit_tables(
     }
     log.info("%d of %d IMI units matched to the project's own unit tables", summary["n_matched"], len(table))
     return table, summary
-
-
-def join_imi_units(
-    imi_units_path: str | os.PathLike,
-    specs: Mapping[str, dict[str, Any]],
-    unit_tables: Mapping[str, str],
-    table_path: str | os.PathLike,
-    summary_path: str | os.PathLike,
-) -> pd.DataFrame:
-    imi_units = pd.read_csv(imi_units_path, dtype={"layer": str})
-    table, summary = join_unit_tables(imi_units, specs, unit_tables)
-    write_table(table, table_path)
-    write_json(summary_path, summary)
-    return table

@@ -38,3 +38,17 @@ def dataset_path(report_path: str | os.PathLike, relative: str) -> Path:
     if path is None:
         raise DatasetError(f"{relative} not found below {report['data_dir']} (the IMI release, see {report_path})")
     return path
+
+
+def stimuli_source(
+    trials_from: str, report_path: str | os.PathLike, imagenet_train: str | os.PathLike, stimuli_dir: str | None
+) -> tuple[Path | None, Path]:
+    """(the file map, if the trials come from it; the folder the units' image paths are relative
+    to): ImageNet-train for ``file_map``, else the stimulus folder, which is the release's own
+    image folder (the file map's) unless ``imi.stimuli_dir`` names another. One answer for every
+    stage that reads the IMI images."""
+    if trials_from == "file_map":
+        return dataset_path(report_path, FILE_MAP), Path(imagenet_train)
+    if stimuli_dir:
+        return None, Path(stimuli_dir)
+    return None, dataset_path(report_path, FILE_MAP).parent

@@ -25,7 +25,6 @@ import pandas as pd
 from scipy.stats import norm
 
 from mis.imi import MODES, UNIT_KEYS, condition_of, split_condition
-from mis.storage import write_table
 
 log = logging.getLogger(__name__)
 CHECKS = ("demo_trials", "catch_trials", "total_response_time", "row_variability", "instruction_time")
@@ -231,27 +230,3 @@ def human_scores(trials: pd.DataFrame, level: float) -> pd.DataFrame:
     scores["his"] = scores["n_correct"] / scores["n_trials"]
     scores["ci_low"], scores["ci_high"] = wilson_interval(scores["n_correct"], scores["n_trials"], level)
     return scores[UNIT_KEYS + ["his", "n_correct", "n_trials", "ci_low", "ci_high", "n_sessions"]]
-
-
-def score_human_responses(
-    responses_path: str | os.PathLike,
-    level: float,
-    trials_path: str | os.PathLike,
-    his_path: str | os.PathLike,
-    models_path: str | os.PathLike,
-) -> pd.DataFrame:
-    """Tidy main trials, per-unit HIS and per-model counts of one response table."""
-    table = read_responses(responses_path)
-    trials = main_trials(table, responses_path)
-    scores = human_scores(trials, level)
-    counts = model_counts(table, trials)
-    conditions = ", ".join(sorted(scores["condition"].unique()))
-    log.info(
-        "%s: %d rows, %d main trials, %d units (%s)", responses_path, len(table), len(trials), len(scores), conditions
-    )
-    for name in counts.loc[counts["empty"], "model"]:
-        log.warning("%s: model %s has no main trials (reported in %s)", responses_path, name, models_path)
-    write_table(trials, trials_path)
-    write_table(scores, his_path)
-    write_table(counts, models_path)
-    return scores

@@ -3,8 +3,8 @@
 The trials come from the file map and ImageNet-train (``imi.trials_from: file_map``) or from the
 release's stimulus images (``stimuli``); both become ``UnitStimuli`` and are scored by the same
 code, so the same image files give identical margins. The task margins Δ are stored per (unit,
-task) so that α can be fitted afterwards without recomputing any similarity; the MIS at the
-configured ``mis.imi.alpha`` is written beside them, with each trial's image paths and a coverage
+task) so that α can be fitted afterwards (``mis.imi.alpha``) without recomputing any similarity;
+the MIS at the configured ``mis.alpha`` is written beside them, with each trial's image paths and a coverage
 table: which units have human responses, images, or both.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,22 +22,20 @@ from mis.formula import hard_accuracy, unit_mis
 from mis.imi import UNIT_KEYS
 from mis.imi.file_map import check_images, map_units, read_file_map
 from mis.imi.stimuli import UnitStimuli, parse_stimuli, stimulus_tasks, unit_frame_keys
-from mis.models import select_device
-from mis.settings import ScoringSettings
+from mis.settings import SimilaritySettings
 from mis.similarity.margins import margins_function
-from mis.storage import write_table
 
 log = logging.getLogger(__name__)
 
 
 def stimulus_margins(
-    units: list[UnitStimuli], root: str | Path, similarity: dict[str, Any], device: torch.device
+    units: list[UnitStimuli], root: str | Path, similarity: SimilaritySettings, device: torch.device
 ) -> list[np.ndarray]:
     """Δ of every task of every unit (one array of N values per unit, in ``units`` order).
     Embedding backends embed each stimulus image once; pairwise backends compare every pair."""
     paths, groups = stimulus_tasks(units)
-    log.info("%d units, %d stimulus images, similarity backend %s", len(units), len(paths), similarity["backend"])
-    margins_of = margins_function(similarity, root, paths, similarity["batch_size"], similarity["num_workers"], device)
+    log.info("%d units, %d stimulus images, similarity backend %s", len(units), len(paths), similarity.backend)
+    margins_of = margins_function(similarity.spec, root, paths, similarity.batch_size, similarity.num_workers, device)
     margins: list[np.ndarray] = [np.empty(0)] * len(units)
     for positions, tasks in groups:
         for position, row in zip(positions, margins_of(tasks).astype(np.float64), strict=True):
@@ -76,23 +73,22 @@ def units_table(units: list[UnitStimuli], margins: list[np.ndarray], alpha: floa
 def load_units(
     trials_from: str,
     conditions: list[str],
+    root: str | os.PathLike,
     file_map: str | os.PathLike | None = None,
-    imagenet_train: str | os.PathLike | None = None,
-    stimuli_dir: str | os.PathLike | None = None,
     pattern: str | None = None,
-) -> tuple[list[UnitStimuli], Path]:
-    """The units and their trials, and the folder their image paths are relative to."""
+) -> list[UnitStimuli]:
+    """The units and their trials, their image paths relative to ``root`` (ImageNet-train for
+    ``file_map``, the stimulus folder for ``stimuli``: ``mis.imi.release.stimuli_source``)."""
     if trials_from == "file_map":
         units = map_units(read_file_map(file_map), file_map, conditions)
-        check_images(units, imagenet_train)
-        root = Path(imagenet_train)
+        check_images(units, root)
     elif trials_from == "stimuli":
-        units, root = parse_stimuli(stimuli_dir, pattern, conditions), Path(stimuli_dir)
+        units = parse_stimuli(root, pattern, conditions)
     else:
         raise ValueError(f"config key 'imi.trials_from': {trials_from!r}, expected file_map or stimuli")
     if not units:
         raise ValueError(f"no IMI unit with images in the conditions {conditions} (config key 'imi.conditions')")
-    return units, root
+    return units
 
 
 def trials_table(units: list[UnitStimuli]) -> pd.DataFrame:
@@ -148,28 +144,3 @@ def log_coverage(table: pd.DataFrame, path: str | os.PathLike) -> None:
             listed = "; ".join("/".join(map(str, row)) for row in only[UNIT_KEYS].itertuples(index=False))
             log.warning("%d units with %s (listed in %s): %s", len(only), what, path, listed)
     log.info("%d units with both human responses and images", int((table["in_responses"] & table["has_images"]).sum()))
-
-
-def compute_imi_mis(
-    units: list[UnitStimuli],
-    root: str | os.PathLike,
-    human_trials_path: str | os.PathLike,
-    conditions: list[str],
-    scoring: ScoringSettings,
-    device: str,
-    threads: int,
-    outputs: dict[str, str | os.PathLike],
-) -> pd.DataFrame:
-    """Task margins and MIS of ``units`` (images below ``root``) by ``scoring``'s similarity and α,
-    their trials' image paths and the coverage against the human trials; ``outputs``: paths of
-    margins, units, trials, coverage."""
-    torch.set_num_threads(threads)
-    coverage = coverage_table(units, pd.read_parquet(human_trials_path), conditions)
-    log_coverage(coverage, outputs["coverage"])
-    margins = stimulus_margins(units, root, scoring.similarity, select_device(device))
-    table = units_table(units, margins, scoring.alpha)
-    write_table(margins_table(units, margins), outputs["margins"])
-    write_table(trials_table(units), outputs["trials"])
-    write_table(coverage, outputs["coverage"])
-    write_table(table, outputs["units"])
-    return table

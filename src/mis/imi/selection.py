@@ -8,13 +8,10 @@ IMI units, since the study needs units without human data. Ties are broken by th
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Sequence
 
 import pandas as pd
 
-from mis.results import live, read_units
-from mis.storage import write_table
+from mis.results import live
 
 log = logging.getLogger(__name__)
 COLUMNS = ["model", "extreme", "rank", "layer", "layer_type", "unit", "mis", "hard_accuracy", "relative_depth"]
@@ -33,9 +30,3 @@ def extreme_units(units: pd.DataFrame, n: int) -> pd.DataFrame:
         lowest = ranked.iloc[::-1].head(per_side).assign(extreme="lowest", rank=range(1, per_side + 1))
         parts += [highest, lowest]
     return pd.concat(parts, ignore_index=True)[COLUMNS]
-
-
-def select_extreme_units(units_paths: Sequence[str | os.PathLike], n: int, path: str | os.PathLike) -> pd.DataFrame:
-    table = extreme_units(read_units(units_paths), n)
-    write_table(table, path)
-    return table

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import torch
@@ -116,6 +117,18 @@ def build_dreamsim(variant: str, weights_dir: Path | None, device: torch.device)
         return DreamSimEmbedder(_random_dreamsim(variant, device), device)
     check_weights_dir(variant, weights_dir)
     return DreamSimEmbedder(_pretrained_dreamsim(variant, weights_dir, device), device)
+
+
+def build_from_spec(spec: dict[str, Any], device: torch.device) -> DreamSimEmbedder:
+    """The ``dreamsim`` backend of the ``similarity`` config section (``mis.similarity.backends``)."""
+    return build_dreamsim(spec["variant"], Path(spec["weights_dir"]), device)
+
+
+def check_spec(spec: dict[str, Any]) -> None:
+    """Its weights folder holds every file the variant needs (``check_weights_dir``)."""
+    if spec["variant"] not in VARIANTS:
+        raise ValueError(f"unknown DreamSim variant '{spec['variant']}' (config key 'similarity.variant')")
+    check_weights_dir(spec["variant"], Path(spec["weights_dir"]))
 
 
 def required_files(variant: str) -> list[tuple[str, ...]]:

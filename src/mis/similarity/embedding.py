@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -19,7 +18,7 @@ from tqdm import tqdm
 
 from mis.datasets import ImageDataset, image_loader
 from mis.models import build_model, eval_transform, to_device, to_input
-from mis.settings import PAIRWISE_BACKENDS
+from mis.similarity.backends import backend, function
 
 
 def normalise(embeddings: torch.Tensor) -> torch.Tensor:
@@ -55,21 +54,20 @@ class TimmFeatureEmbedder:
         return normalise(self.model.forward_head(features, pre_logits=True))
 
 
-def build_embedder(spec: dict[str, Any], device: torch.device) -> Embedder:
-    """The embedding backend named by the ``similarity`` config section."""
-    backend = spec["backend"]
-    if backend == "timm_features":
-        return TimmFeatureEmbedder(to_device(build_model(spec), device), device)
-    if backend == "dreamsim":
-        from mis.similarity.dreamsim_embedder import build_dreamsim  # imports peft and transformers: only when used
+def build_timm_features(spec: dict[str, Any], device: torch.device) -> TimmFeatureEmbedder:
+    """The ``timm_features`` backend: the spec's timm model (architecture and weights, as a model's)."""
+    return TimmFeatureEmbedder(to_device(build_model(spec), device), device)
 
-        return build_dreamsim(spec["variant"], Path(spec["weights_dir"]), device)
-    if backend in PAIRWISE_BACKENDS:
+
+def build_embedder(spec: dict[str, Any], device: torch.device) -> Embedder:
+    """The embedding backend named by the ``similarity`` config section (``mis.similarity.backends``)."""
+    chosen = backend(spec["backend"])
+    if chosen.pairwise:
         raise ValueError(
-            f"similarity backend '{backend}' compares image pairs and has no embeddings "
+            f"similarity backend '{spec['backend']}' compares image pairs and has no embeddings "
             "(config key 'similarity.backend'): use mis.similarity.build_pairwise and pairwise_task_margins"
         )
-    raise ValueError(f"unknown similarity backend '{backend}' (config key 'similarity.backend')")
+    return function(chosen.build)(spec, device)
 
 
 def embed_paths(

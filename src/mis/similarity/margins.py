@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from mis.scoring import task_margins
-from mis.settings import PAIRWISE_BACKENDS
+from mis.similarity.backends import backend
 from mis.similarity.embedding import build_embedder, embed_paths
 from mis.similarity.pairwise import build_pairwise, pairwise_task_margins
 from mis.tasks import Tasks
@@ -28,9 +28,9 @@ def margins_function(
     """Δ per (unit, task) for tasks whose indices are positions in ``paths`` (below ``root``).
     Embedding backends embed each image once, up front, and fail naming unreadable images;
     pairwise backends compare each task's image pairs when called."""
-    if similarity["backend"] in PAIRWISE_BACKENDS:
-        backend = build_pairwise(similarity, device)
-        return lambda tasks: pairwise_task_margins(backend, tasks, root, paths, batch_size, num_workers).cpu().numpy()
+    if backend(similarity["backend"]).pairwise:
+        pairs = build_pairwise(similarity, device)
+        return lambda tasks: pairwise_task_margins(pairs, tasks, root, paths, batch_size, num_workers).cpu().numpy()
     embeddings, readable = embed_paths(
         build_embedder(similarity, device), str(root), list(paths), batch_size, num_workers
     )

@@ -4,15 +4,15 @@ epoch's checkpoint (models named ``<run>-epoch<e>``)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
 from mis.analysis.depth_width import layer_means
-from mis.results import model_summary, read_units
-from mis.storage import read_table, write_table
+from mis.results import model_summary
+from mis.storage import read_table
 
 PathLike = str | os.PathLike
 
@@ -88,27 +88,3 @@ def first_epoch_depth_correlation(layers: pd.DataFrame) -> tuple[int, int, float
     rows = layers[layers["epoch"] == second].dropna(subset=["delta_previous"])
     r = np.corrcoef(rows["relative_depth"], rows["delta_previous"])[0, 1] if len(rows) > 2 else float("nan")
     return int(first), int(second), float(r), len(rows)
-
-
-def analyze_training(
-    units_paths: Sequence[PathLike],
-    epochs: Mapping[str, int],
-    accuracy_path: PathLike,
-    epochs_path: PathLike,
-    correlation_path: PathLike,
-    layers_path: PathLike,
-    depth_path: PathLike,
-) -> None:
-    """The tables of Figs. 7 and 8: per epoch, its accuracy–MIS correlation, per layer and epoch,
-    and the first epoch's change against depth."""
-    units = read_units(units_paths)
-    table = epoch_table(units, epochs, read_accuracy_table(accuracy_path))
-    rho, n = accuracy_correlation(table)
-    layers = layer_changes(units, epochs)
-    first, second, r, n_layers = first_epoch_depth_correlation(layers)
-    write_table(table, epochs_path)
-    write_table(pd.DataFrame([{"spearman": rho, "n_epochs": n}]), correlation_path)
-    write_table(layers, layers_path)
-    write_table(
-        pd.DataFrame([{"first_epoch": first, "second_epoch": second, "pearson": r, "n_layers": n_layers}]), depth_path
-    )

@@ -1,7 +1,7 @@
 """The workflow's SAE stages, each from input files to output files (the Snakemake scripts are thin
 adapters around these): sample a layer's activation vectors, train one SAE on them, and evaluate
 every dictionary of the layer in one pass. Scoring the latents is the ordinary extraction
-(``mis.stages.extract_activations`` with dictionaries) of the model ``<model>-sae``."""
+(``mis.stages.activations.extract_activations`` with dictionaries) of the model ``<model>-sae``."""
 
 from __future__ import annotations
 
@@ -30,18 +30,24 @@ PathLike = str | os.PathLike
 
 
 def _model_layer_dataset(
-    model_spec: dict[str, Any], layer_name: str, device: torch.device, images_root: PathLike, paths: list[str]
+    model_spec: dict[str, Any],
+    layer_name: str,
+    device: torch.device,
+    images_root: PathLike,
+    paths: list[str],
+    decoder: str,
 ) -> tuple[nn.Module, Probe, ImageDataset]:
     """The configured model, the probe of its layer (layout, channel count, whether the model mixes
-    the images of a batch), and the images; a layer the model lacks, or cannot score, fails naming
-    config key ``sae.layer``."""
+    the images of a batch), and the images, decoded as the extraction decodes them
+    (``extraction.decoder``); a layer the model lacks, or cannot score, fails naming config key
+    ``sae.layer``."""
     model = to_device(build_model(model_spec), device)
     transform, input_size = eval_transform(model, library_of(model_spec))
     try:
         probe = probe_layers(model, [find_layer(model, layer_name)], input_size, device)
     except ValueError as error:
         raise ValueError(f"config key 'sae.layer': {error}") from None
-    return model, probe, ImageDataset(images_root, paths, transform, input_size)
+    return model, probe, ImageDataset(images_root, paths, transform, input_size, decoder)
 
 
 def sample_sae_vectors(
@@ -55,6 +61,7 @@ def sample_sae_vectors(
     threads: int,
     batch_size: int,
     num_workers: int,
+    decoder: str,
     vectors_path: PathLike,
 ) -> None:
     """``n_vectors`` position vectors of the layer, a seeded uniform sample over the image set (one
@@ -62,7 +69,7 @@ def sample_sae_vectors(
     torch.set_num_threads(threads)
     dev = select_device(device)
     paths = list(read_table(manifest_path)["path"])
-    model, probe, dataset = _model_layer_dataset(model_spec, layer_name, dev, images_root, paths)
+    model, probe, dataset = _model_layer_dataset(model_spec, layer_name, dev, images_root, paths, decoder)
     batch_size = 1 if probe.mixes_images else batch_size
     vectors = sample_vectors(model, probe.layers[0], dataset, n_vectors, seed, dev, batch_size, num_workers)
     log.info("%d vectors of %d channels from layer %s", *vectors.shape, layer_name)
@@ -75,7 +82,7 @@ def train_sae(
     """One SAE of the sweep, trained on the sampled vectors (seeded; deterministic on CPU) and
     written as a dictionary file whose metadata records the layer and the settings."""
     # overcomplete (scikit-learn, scikit-image, OpenCV: ≈ 3 CPU s) loads in the training jobs only
-    from mis.sae.training import train_dictionary
+    from mis.sae.fitting import train_dictionary
 
     torch.set_num_threads(threads)
     vectors = torch.from_numpy(read_arrays(vectors_path)["vectors"])
@@ -96,6 +103,7 @@ def evaluate_saes(
     threads: int,
     batch_size: int,
     num_workers: int,
+    decoder: str,
     metrics_path: PathLike,
 ) -> None:
     """L0, dead latents, unexplained variance and model fidelity of every dictionary of the layer
@@ -104,7 +112,7 @@ def evaluate_saes(
     torch.set_num_threads(threads)
     dev = select_device(device)
     paths = list(read_table(manifest_path)["path"])[::evaluate_every]
-    model, probe, dataset = _model_layer_dataset(model_spec, layer_name, dev, images_root, paths)
+    model, probe, dataset = _model_layer_dataset(model_spec, layer_name, dev, images_root, paths, decoder)
     loaded = {name: load_dictionary(path).to(dev) for name, path in dictionaries.items()}
     log.info("%d dictionaries of layer %s on %d images", len(loaded), layer_name, len(paths))
     check_widths(loaded, probe.counts[0], layer_name)
