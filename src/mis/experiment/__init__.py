@@ -99,4 +99,3 @@ class PageSettings(Params):
 def study_seed(config: dict[str, Any]) -> int:
     """The study's seed: ``experiment.seed``, else the top-level seed."""
     return config["experiment"].get("seed", config["seed"])
-
