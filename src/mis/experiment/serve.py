@@ -2,9 +2,10 @@
 
 Endpoints (CORS open, so that a page opened from disk or another host may call them):
 
-- ``POST /sessions?session=<id>``: a session file (text/csv) in the release's 45 columns (checked),
-  written atomically as ``<responses>/<id>.csv``; a session sent again (same id or same bytes) is
-  stored once, another file under an id already taken is refused (409);
+- ``POST /sessions?session=<id>[&participant=…&study=…]``: a session file (text/csv) in the release's
+  45 columns (checked), written atomically as ``<responses>/<id>.csv``; a session sent again (same id
+  or same bytes) is stored once, another file under an id already taken is refused (409); the
+  recruitment study id (Prolific's ``STUDY_ID``, which the 45 columns have no place for) is logged;
 - ``GET /assignment?participant=<id>&n=<trial lists>``: the trial list for a participant, the one
   handed out least so far (ties: the lowest), the same again for the same participant; kept in
   ``<responses>/assignments.json``, written atomically;
@@ -117,8 +118,13 @@ def handler(collector: Collector, site: str | os.PathLike | None) -> type[Simple
             if not 0 < length <= MAX_BYTES:
                 self.reply(HTTPStatus.BAD_REQUEST, {"error": f"a session file of 1 to {MAX_BYTES} bytes"})
                 return
-            session = parse_qs(url.query).get("session", [""])[0]
-            status, message = collector.store(session, self.rfile.read(length))
+            query = {key: values[0] for key, values in parse_qs(url.query).items()}
+            status, message = collector.store(query.get("session", ""), self.rfile.read(length))
+            log.info(
+                "session %s of participant %s, study %s: %s",
+                *(query.get(k) for k in ("session", "participant", "study")),
+                message,
+            )
             self.reply(status, {"message": message})
 
         def do_GET(self) -> None:  # noqa: N802
@@ -138,6 +144,12 @@ def handler(collector: Collector, site: str | os.PathLike | None) -> type[Simple
                 self.reply(HTTPStatus.NOT_FOUND, {"error": "no site is served here (--site)"})
             else:
                 super().do_GET()
+
+        def do_HEAD(self) -> None:  # noqa: N802
+            if site is None:
+                self.reply(HTTPStatus.NOT_FOUND, {"error": "no site is served here (--site)"})
+            else:
+                super().do_HEAD()
 
         def log_message(self, format: str, *args) -> None:  # noqa: A002 - the http.server signature
             log.info("%s %s", self.address_string(), format % args)

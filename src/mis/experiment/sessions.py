@@ -34,9 +34,9 @@ numbers the sessions of each trial list (``response_index``) and writes ``partic
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import logging
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -67,22 +67,12 @@ TRUE, FALSE = "True", "False"
 ANONYMIZED = "anonymized"
 
 
-def literal(value: Any) -> str:
-    """``value`` as Python writes it (``repr``): the format of IMI's ``*_details`` columns; the page
-    writes the same text."""
-    if isinstance(value, float) and math.isnan(value):
-        return "nan"
-    return repr(value)
-
-
 def is_true(values: pd.Series) -> pd.Series:
     return values.astype("string").str.strip().str.lower().eq("true").fillna(False).astype(bool)
 
 
 def parse_details(text: str) -> dict[str, Any]:
     """A ``*_details`` dict literal (``ast.literal_eval``; ``nan`` allowed)."""
-    import ast
-
     return ast.literal_eval(text.replace("nan", "None"))
 
 
@@ -124,12 +114,13 @@ def check_session(rows: pd.DataFrame, instruction_seconds: float, settings: Chec
 
 
 def check_values(checks: dict[str, tuple]) -> dict[str, str]:
-    """The check columns of every row of a session, as text (``CHECK_COLUMNS``); the seventh
+    """The check columns of every row of a session, as text (``CHECK_COLUMNS``: Python's ``repr``,
+    as in IMI's ``*_details``; the page writes the same text); the seventh
     ``*_extracted`` column, whose meaning the release does not document, holds the practice rounds."""
     details = {name: detail for name, (_, detail) in checks.items()}
     values = {"passed_checks": TRUE if all(result for result, _ in checks.values()) else FALSE}
     values |= {f"{name}_result": TRUE if result else FALSE for name, (result, _) in checks.items()}
-    values |= {f"{name}_details": literal(detail) for name, detail in details.items()}
+    values |= {f"{name}_details": repr(detail) for name, detail in details.items()}
     extracted = (
         details["instruction_time"]["total_time"],
         details["total_response_time"]["total_time"],
@@ -139,7 +130,7 @@ def check_values(checks: dict[str, tuple]) -> dict[str, str]:
         sum(details["catch_trials"]["correctly_answered"]),
         details["demo_trials"]["n_demo_trials_blocks"],
     )
-    return values | {name: literal(value) for name, value in zip(EXTRACTED, extracted, strict=True)}
+    return values | {name: repr(value) for name, value in zip(EXTRACTED, extracted, strict=True)}
 
 
 def read_session(path: str | os.PathLike) -> pd.DataFrame:

@@ -348,7 +348,7 @@ function download(name, csv) {
 }
 
 async function send(csv, session) {
-  const url = collectorUrl("sessions", { session: session.id, participant: session.participant });
+  const url = collectorUrl("sessions", { session: session.id, participant: session.participant, study: session.study });
   for (let attempt = 0; attempt < 3; attempt += 1) {
     try {
       const reply = await fetch(url, { method: "POST", headers: { "Content-Type": "text/csv" }, body: csv });
@@ -367,6 +367,7 @@ function endPage(record, upload) {
     ? `<p><a id="complete" class="jspsych-btn" href="${MIS.study.completion_url}">Complete the study (Enter)</a></p>`
     : "";
   const sent = {
+    sending: "Sending your responses to the researchers…",
     sent: "Your responses were sent to the researchers.",
     failed: "Sending your responses failed: please send the downloaded file to the researchers.",
   };
