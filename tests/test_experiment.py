@@ -19,9 +19,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from scipy.stats import mannwhitneyu
 from test_reruns import is_plain
 from test_workflow import reduced_config, run
 
+from mis.analysis.fig2c import analyze_fig2c
 from mis.experiment import CATCH, CheckSettings, DesignSettings, PageSettings
 from mis.experiment.design import assign_trials, response_counts, select_study_units, study_units
 from mis.experiment.serve import make_server
@@ -36,6 +38,7 @@ from mis.experiment.sessions import (
     score_experiment_responses,
 )
 from mis.experiment.site import build_experiment
+from mis.figures.fig2c import plot
 from mis.imi.responses import CHECKS, main_trials, read_responses
 from mis.planning import plan as plan_jobs
 
@@ -357,6 +360,44 @@ def test_collector_stores_a_session_once(collector, plan: pd.DataFrame) -> None:
         assert json.loads(reply.read()) == {"assignment": 0}
     handed = [json.loads(urllib.request.urlopen(f"{url}assignment?participant={p}&n=3").read()) for p in "yzwx"]
     assert [h["assignment"] for h in handed] == [1, 2, 0, 0]  # least handed out first; x keeps its list
+
+
+def test_fig2c_tables_and_figure(tmp_path: Path) -> None:
+    """Groups, Holm-corrected Mann-Whitney U tests and the units beside IMI's, from HIS by hand."""
+    units = study_units(fake_units(), ["model0", "model1"], DesignSettings(n_per_group=4, practice_trials=2))
+    study = units[units["group"] != "practice"]
+    his = {"easiest": [1.0, 0.9, 0.95, 0.85], "random": [0.8, 0.7, 0.75, 0.6], "hardest": [0.5, 0.55, 0.4, 0.6]}
+    scores = study.assign(
+        condition="natural",
+        channel=study["unit"],
+        his=[his[g][r - 1] for g, r in zip(study["group"], study["rank"], strict=True)],
+        n_trials=30,
+        ci_low=0.0,
+        ci_high=1.0,
+    ).drop(columns="unit")
+    scores.iloc[:-1].to_csv(tmp_path / "his.csv", index=False)  # the last unit without responses
+    units.to_csv(tmp_path / "units.csv", index=False)
+    imi = pd.DataFrame({"model": "googlenet", "condition": "natural", "layer": "inception3a", "channel": range(5)})
+    imi.assign(mis=0.8, his=0.8, n_trials=30, ci_low=0.6, ci_high=0.9).to_csv(tmp_path / "imi.csv", index=False)
+    out = [tmp_path / f"{name}.csv" for name in ("groups", "tests", "units")]
+    groups = analyze_fig2c(tmp_path / "his.csv", tmp_path / "units.csv", tmp_path / "imi.csv", 200, 0.95, 0, *out)
+    row = groups.set_index(["model", "group"]).loc[("model0", "easiest")]
+    assert row["n_units"] == 4 and row["mean_his"] == pytest.approx(0.925) and row["ci_low"] <= 0.925 <= row["ci_high"]
+    assert groups.set_index(["model", "group"]).loc["all", "n_units"].to_dict() == {
+        "easiest": 8,
+        "random": 7,
+        "hardest": 8,
+    }
+    tests = pd.read_csv(out[1]).set_index(["model", "comparison"])
+    u = mannwhitneyu(his["easiest"], his["random"], alternative="two-sided")
+    assert tests.loc[("model0", "easiest vs random"), "p_value"] == pytest.approx(u.pvalue)
+    p = tests.loc["model0"].drop("MIS vs HIS")
+    assert (p["p_holm"] >= p["p_value"]).all() and p["p_holm"].max() <= 1
+    assert p["p_holm"].min() == pytest.approx(3 * p["p_value"].min())
+    table = pd.read_csv(out[2])
+    assert (table["source"] == "imi").sum() == 5 and (table["source"] == "study").sum() == len(study) - 1
+    plot(groups, pd.read_csv(out[1]), table, tmp_path / "fig2c.pdf", {"model0": "Model 0"})
+    assert (tmp_path / "fig2c.pdf").read_bytes().startswith(b"%PDF")
 
 
 # ---- the page in headless Chromium ----
