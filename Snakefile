@@ -50,6 +50,7 @@ include: "workflow/rules/sae.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/imi.smk"
 include: "workflow/rules/browser.smk"
+include: "workflow/rules/experiment.smk"
 
 
 rule all:

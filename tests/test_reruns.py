@@ -30,7 +30,8 @@ PLAIN = (type(None), bool, int, float, str)
 
 
 def every_block(workdir: Path) -> dict[str, Any]:
-    """The reduced config with a training run, an SAE sweep and the IMI validation: every rule."""
+    """The reduced config with a training run, an SAE sweep, the IMI validation and a human study
+    whose sessions came back: every rule."""
     config = yaml.safe_load(reduced_config(workdir).read_text())
     default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["training"] = {**default["training"], "epochs": [0, 1]}
@@ -45,6 +46,7 @@ def every_block(workdir: Path) -> dict[str, Any]:
         "imagenet_train": str(workdir / "imi" / "train"),
         "similarities": [TINY_SIMILARITY],
     }
+    config["experiment"] = {"n_per_group": 2, "practice_trials": 2, "responses_dir": str(workdir / "responses")}
     return config
 
 

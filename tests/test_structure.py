@@ -20,7 +20,7 @@ from conftest import REPO, SCHEMA
 
 SRC = REPO / "src"
 STAGES = sorted(path.stem for path in (SRC / "mis" / "stages").glob("*.py") if path.stem != "__init__")
-TORCH_FREE_STAGES = ["images", "tasks", "embeddings", "scores", "imi", "analysis"]
+TORCH_FREE_STAGES = ["images", "tasks", "embeddings", "scores", "imi", "analysis", "experiment"]
 
 
 def module_name(path: Path) -> str:

@@ -13,6 +13,9 @@ its config key and whether it is there, and exits with 1 if one is missing; noth
 ``python -m mis install-profile`` installs profiles/slurm as the user's ``slurm`` Snakemake profile
 (``make slurm-profile``); ``python -m mis config-docs`` writes config/README.md from the config
 schema (``make config-docs``).
+
+``python -m mis experiment serve --responses DIR [--site DIR]`` collects the session files of a
+browser study (``mis.experiment.serve``), and serves its site if given.
 """
 
 from __future__ import annotations
@@ -125,6 +128,14 @@ def parser() -> argparse.ArgumentParser:
     zoo.add_argument("--one", help=argparse.SUPPRESS)  # one architecture, its row as JSON (the worker process)
     docs = commands.add_parser("config-docs", help="write config/README.md from the config schema's descriptions")
     docs.add_argument("--out", type=Path, default=CONFIG_README, help=f"default {CONFIG_README}")
+    experiment = commands.add_parser("experiment", help="tools of a browser study (config block experiment)")
+    serve = experiment.add_subparsers(dest="action", required=True).add_parser(
+        "serve", help="collect session files sent by the study's page (POST /sessions), and serve its site"
+    )
+    serve.add_argument("--responses", required=True, type=Path, help="folder the session files are written to")
+    serve.add_argument("--site", type=Path, help="the built study to serve too, e.g. results/experiment/study")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     return main
 
 
@@ -141,6 +152,12 @@ def main(argv: list[str] | None = None) -> int:
         return check_config(args.config, args.targets, args.directory)
     if args.command == "check-zoo":
         return check_zoo_command(args)
+    if args.command == "experiment":
+        from mis.experiment.serve import serve
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+        serve(args.responses, args.host, args.port, args.site)
+        return 0
     if args.command == "config-docs":
         args.out.write_text(config_reference(SCHEMA))
         print(f"wrote {args.out}")

@@ -51,6 +51,19 @@ UNIT_JOIN = f"{IMI}/{{backend}}/unit_join.csv"
 UNIT_JOIN_SUMMARY = f"{IMI}/{{backend}}/unit_join.json"
 EXTREME_UNITS = f"{IMI}/extreme_units.csv"
 
+# The browser study of Fig. 2C (mis.experiment): the static site, and the study's units, trial
+# lists, merged responses and human scores.
+EXPERIMENT = f"{RESULTS}/experiment/{{study}}"
+STUDY = f"{RESULTS}/study/{{study}}"
+STUDY_UNITS = f"{STUDY}/units.csv"
+STUDY_TRIALS = f"{STUDY}/trials.csv"
+STUDY_RESPONSES = f"{STUDY}/human_responses/responses_{{table}}.csv"
+STUDY_SESSIONS = f"{STUDY}/sessions.csv"
+STUDY_MARGINS = f"{STUDY}/margins.parquet"  # the study units' task margins, for the α fit
+STUDY_HUMAN_TRIALS = f"{STUDY}/responses/{{table}}_trials.parquet"
+STUDY_HUMAN_SCORES = f"{STUDY}/responses/{{table}}_his.csv"
+STUDY_HUMAN_MODELS = f"{STUDY}/responses/{{table}}_models.csv"
+
 
 def analysis(name: str) -> str:
     """The table ``name`` an analysis rule writes for a figure (``.csv``, unless ``name`` has a suffix)."""

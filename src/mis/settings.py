@@ -425,6 +425,123 @@ class ImiSettings:
         )
 
 
+# The human study of Fig. 2C (config ``experiment``; mis.experiment).
+
+
+@dataclass(frozen=True)
+class DesignSettings(Params):
+    """Which units the study shows, how many responses each gets and how sessions are cut."""
+
+    n_per_group: int = 10  # per model: easiest, hardest and random units
+    responses_per_unit: int = 30
+    main_trials: int = 40  # per participant
+    practice_trials: int = 5
+    catch_trials: int = 5
+    tasks_per_unit: int | None = None  # the first tasks of each unit shown; None: all N
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> DesignSettings:
+        block = config["experiment"]
+        keys = ("n_per_group", "responses_per_unit", "main_trials", "practice_trials", "catch_trials")
+        return cls(
+            **{key: block[key] for key in keys}, tasks_per_unit=block["tasks_per_unit"], seed=_study_seed(config)
+        )
+
+
+@dataclass(frozen=True)
+class CheckSettings(Params):
+    """IMI's quality checks (App. A.3): a session counts only if it passes all five."""
+
+    practice_attempts: int = 3  # rounds of practice trials within which every one must be solved
+    min_instruction_seconds: float = 15.0
+    min_catch_correct: int = 4
+    min_total_seconds: float = 135.0
+    max_total_seconds: float = 2500.0
+    max_same_position: float = 0.9  # largest share of trials answered with the same query position
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> CheckSettings:
+        block = config["experiment"]
+        return cls(practice_attempts=block["practice_attempts"], **block["checks"])
+
+
+@dataclass(frozen=True)
+class PageSettings(Params):
+    """What the page shows and where its data goes."""
+
+    study: str = "study"
+    image_size: int = 160  # px, square JPEG stimuli
+    participant_parameter: str = "PROLIFIC_PID"  # URL parameters the page reads
+    study_parameter: str = "STUDY_ID"
+    session_parameter: str = "SESSION_ID"
+    assignment_parameter: str = "assignment"
+    completion_url: str | None = None
+    collector_url: str | None = None
+    initial_wait_ms: int = 1500  # IMI's timings: answers accepted after, feedback after, feedback shown for
+    feedback_delay_ms: int = 350
+    feedback_ms: int = 1150
+    seed: int = 0  # of the order of the references after the most extreme one
+    num_workers: int = run_field(0)  # processes decoding images for the stimuli
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> PageSettings:
+        block = config["experiment"]
+        parameters = {f"{name}_parameter": value for name, value in block["url_parameters"].items()}
+        return cls(
+            study=block["name"],
+            image_size=block["image_size"],
+            **parameters,
+            completion_url=block.get("completion_url"),
+            collector_url=block.get("collector_url"),
+            **block["timing"],
+            seed=_study_seed(config),
+        )
+
+
+def _study_seed(config: dict[str, Any]) -> int:
+    """The study's seed: ``experiment.seed``, else the top-level seed."""
+    return config["experiment"].get("seed", config["seed"])
+
+
+@dataclass(frozen=True)
+class ExperimentSettings:
+    """The human study (config ``experiment``): its name, the models whose units it shows (None: the
+    configured models), the user's unit list, the folder of the session files that came back (None
+    until there are some: then Fig. 2C is drawn), the scoring's interval and bootstrap, whether the
+    α fit takes the study's units too, and the design, checks and page of the site."""
+
+    name: str
+    models: tuple[str, ...] | None
+    units: str | None
+    responses_dir: str | None
+    ci_level: float
+    n_bootstrap: int
+    fit_alpha: bool  # the α fit pools the study's units with IMI's
+    design: DesignSettings
+    checks: CheckSettings
+    page: PageSettings
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ExperimentSettings | None:
+        """None without an ``experiment`` block."""
+        if "experiment" not in config:
+            return None
+        block = config["experiment"]
+        return cls(
+            name=block["name"],
+            models=tuple(block["models"]) if "models" in block else None,
+            units=block.get("units"),
+            responses_dir=block.get("responses_dir"),
+            ci_level=block["ci_level"],
+            n_bootstrap=block["n_bootstrap"],
+            fit_alpha=block["fit_alpha"],
+            design=DesignSettings.from_config(config),
+            checks=CheckSettings.from_config(config),
+            page=PageSettings.from_config(config),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every stage's settings of one validated config."""
@@ -438,6 +555,7 @@ class Settings:
     threads: ThreadSettings = field(default_factory=ThreadSettings)
     training: TrainingSettings | None = None  # with a `training` block only
     imi: ImiSettings | None = None  # with an `imi` block only
+    experiment: ExperimentSettings | None = None  # with an `experiment` block only
     seed: int = 0
     device: str = "auto"
 
@@ -453,6 +571,7 @@ class Settings:
             ThreadSettings.from_config(config),
             TrainingSettings.from_config(config),
             ImiSettings.from_config(config),
+            ExperimentSettings.from_config(config),
             config["seed"],
             config["device"],
         )

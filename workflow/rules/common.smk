@@ -26,6 +26,7 @@ IMAGES_ROOT = SETTINGS.images.root
 SIMILARITY_LABEL = SETTINGS.scoring.similarity.label
 HIGHLIGHT_MODELS = config["highlight_models"]
 IMI = SETTINGS.imi  # None without an `imi` block
+EXPERIMENT = SETTINGS.experiment  # None without an `experiment` block
 
 MODEL_SPECS = dict(config["models"])
 if "sweep" in config:  # the large-scale sweep: timm's pretrained ImageNet-1k models
@@ -154,6 +155,17 @@ ALL_MODEL_SPECS = {
 ALL_MODELS = list(ALL_MODEL_SPECS)
 # The unit browser shows the configured models and the SAE model, its latents as layers <layer>/<dictionary>.
 BROWSER_MODELS = MODELS + list(SAE_MODEL_SPECS)
+# The models whose units the human study shows (experiment.smk): its own list, or the configured models.
+STUDY_MODELS = list(EXPERIMENT.models or MODELS) if EXPERIMENT else []
+if set(STUDY_MODELS) - set(BROWSER_MODELS):
+    raise ValueError(
+        f"config key 'experiment.models': {sorted(set(STUDY_MODELS) - set(BROWSER_MODELS))} are not models of `models`"
+    )
+# The α fit takes the study's units too (imi.smk's fit_alpha of the main similarity) with
+# `experiment.fit_alpha`, which needs the IMI validation and the study's sessions.
+STUDY_ALPHA = bool(EXPERIMENT and EXPERIMENT.fit_alpha)
+if STUDY_ALPHA and not (IMI and EXPERIMENT.responses_dir):
+    raise ValueError("config key 'experiment.fit_alpha' needs an `imi` block and experiment.responses_dir")
 SIMILARITY = SETTINGS.scoring.similarity.name
 EMBEDDING_BACKEND = not SETTINGS.scoring.pairwise
 
@@ -201,10 +213,14 @@ FIGURE_NAMES += ["convergence"] if EMBEDDING_BACKEND else []
 FIGURE_NAMES += ["fig7", "fig8", "fig8_all_epochs"] if TRAINING else []
 FIGURE_NAMES += ["fig2", "similarity_comparison", "imi_overestimated_units"] if IMI else []
 FIGURE_NAMES += ["sae"] if SAE else []
+# The human study (experiment.smk): its site, and Fig. 2C once sessions came back (responses_dir).
+FIGURE_NAMES += ["fig2c"] if EXPERIMENT and EXPERIMENT.responses_dir else []
 ALL_FIGURES = [paths.figure(name) for name in FIGURE_NAMES]
 # The units of the interventional study and the IMI units joined with the project's own scores.
 if IMI:
     ALL_FIGURES += [paths.UNIT_JOIN.format(backend=SIMILARITY), paths.EXTREME_UNITS]
+if EXPERIMENT:
+    ALL_FIGURES.append(paths.EXPERIMENT.format(study=EXPERIMENT.name))
 
 
 def similarity_inputs(wildcards):
@@ -217,3 +233,20 @@ def similarity_inputs(wildcards):
 wildcard_constraints:
     model="|".join(map(re.escape, ALL_MODELS)),
     similarity=re.escape(SIMILARITY),
+
+
+def study_similarity_inputs(wildcards):
+    """The study models' embeddings (embedding backends) or the manifest (pairwise ones)."""
+    if EMBEDDING_BACKEND:
+        return {"embeddings": expand(paths.EMBEDDINGS, similarity=SIMILARITY, model=STUDY_MODELS)}
+    return {"manifest": paths.MANIFEST}
+
+
+def study_alpha_inputs(wildcards):
+    """With experiment.fit_alpha, the human study's HIS and task margins join the main similarity's fit."""
+    if not STUDY_ALPHA or wildcards.backend != SIMILARITY:
+        return {}
+    return {
+        "study_his": paths.STUDY_HUMAN_SCORES.format(study=EXPERIMENT.name, table="main"),
+        "study_margins": paths.STUDY_MARGINS.format(study=EXPERIMENT.name),
+    }

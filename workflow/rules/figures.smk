@@ -1,7 +1,8 @@
 # Every figure is an analysis rule and a plot rule (mis.figures.FIGURES is the table of both): the
 # analysis rule writes the tables behind it under results/analysis/ (a function of mis.stages), the
 # plot rule only reads those tables and draws (mis.figures). The analysis rules of the training,
-# SAE and IMI figures live with their stages (training.smk, sae.smk, imi.smk); every plot rule is
+# SAE, IMI and human-study figures live with their stages (training.smk, sae.smk, imi.smk,
+# experiment.smk); every plot rule is
 # built below from the table. All but the convergence analysis, which re-scores every unit, are
 # seconds-long: on a cluster they run on the submitting node.
 
@@ -148,6 +149,7 @@ FIGURE_OPTIONS = {
     "constant_units": {"threshold": SETTINGS.scoring.constant_threshold},
     "example_units": {"images_root": IMAGES_ROOT},
     "convergence": {"labels": MODEL_LABELS},
+    "fig2c": {"labels": {model: MODEL_LABELS[model] for model in STUDY_MODELS}},
 }
 if TRAINING:
     FIGURE_OPTIONS["fig7"] = FIGURE_OPTIONS["fig8"] = FIGURE_OPTIONS["fig8_all_epochs"] = {

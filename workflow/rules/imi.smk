@@ -111,6 +111,7 @@ if IMI:
     rule fit_alpha:
         """Fit α on a seeded split of IMI units; held-out correlations, bootstrap CIs, noise ceiling (Fig. 2's tables)."""
         input:
+            unpack(study_alpha_inputs),
             his=paths.HUMAN_SCORES.format(table=IMI.response_table),
             margins=rules.compute_imi_mis.output.margins,
         output:

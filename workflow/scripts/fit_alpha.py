@@ -13,4 +13,5 @@ fit_alpha(
     summary_path=snakemake.output.summary,
     units_path=snakemake.output.units,
     models_path=snakemake.output.models,
+    study=(snakemake.input.study_his, snakemake.input.study_margins) if "study_his" in snakemake.input.keys() else None,
 )

@@ -46,6 +46,7 @@ FIGURES: dict[str, Figure] = {
         {"summary": "fig2_{backend}_alpha.json", "units": "fig2_{backend}_units", "models": "fig2_{backend}_models"},
         "fig2:plot",
     ),
+    "fig2c": Figure("analyze_fig2c", {"groups": "fig2c", "tests": "fig2c_tests", "units": "fig2c_units"}, "fig2c:plot"),
     "fig3": Figure("analyze_models", {"table": "fig3"}, "fig3:plot"),
     "fig4": Figure(
         "analyze_accuracy", {"table": "fig4", "kde": "fig4_kde", "correlation": "fig4_correlation"}, "fig4:plot"

@@ -230,3 +230,13 @@ def human_scores(trials: pd.DataFrame, level: float) -> pd.DataFrame:
     scores["his"] = scores["n_correct"] / scores["n_trials"]
     scores["ci_low"], scores["ci_high"] = wilson_interval(scores["n_correct"], scores["n_trials"], level)
     return scores[UNIT_KEYS + ["his", "n_correct", "n_trials", "ci_low", "ci_high", "n_sessions"]]
+
+
+def score_responses(
+    path: str | os.PathLike, level: float
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A response table read and scored: (the table, its tidy main trials, per-unit HIS with
+    intervals at ``level``, per-model counts)."""
+    table = read_responses(path)
+    trials = main_trials(table, path)
+    return table, trials, human_scores(trials, level), model_counts(table, trials)

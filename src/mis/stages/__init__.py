@@ -14,6 +14,8 @@ or draws (``mis.figures``).
 - ``sae``: sample_sae_vectors, train_sae, evaluate_saes (torch)
 - ``imi``: download_imi, score_human_responses, compute_imi_mis (torch), fit_alpha,
   compare_similarities, find_overestimated_units, join_imi_units, select_extreme_units
+- ``experiment``: select_study_units, assign_study_trials, build_experiment (torch, for the
+  stimuli), merge_experiment_responses, score_experiment_responses, analyze_fig2c
 - ``browser``: build_unit_browser (torch, for the thumbnails)
 
 Modules without torch stay without it: a job imports only what its own stage needs.

@@ -9,13 +9,14 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mis.imi import DOI
 from mis.imi.alpha import join_units, validate
 from mis.imi.appendix import overestimated_units, similarity_comparison
 from mis.imi.release import stimuli_source
-from mis.imi.responses import human_scores, main_trials, model_counts, read_responses
+from mis.imi.responses import score_responses
 from mis.imi.selection import extreme_units
 from mis.results import read_units
 from mis.settings import ScoringSettings, ValidationSettings
@@ -51,10 +52,7 @@ def score_human_responses(
     models_path: str | os.PathLike,
 ) -> pd.DataFrame:
     """Tidy main trials, per-unit HIS and per-model counts of one response table."""
-    table = read_responses(responses_path)
-    trials = main_trials(table, responses_path)
-    scores = human_scores(trials, level)
-    counts = model_counts(table, trials)
+    table, trials, scores, counts = score_responses(responses_path, level)
     conditions = ", ".join(sorted(scores["condition"].unique()))
     log.info(
         "%s: %d rows, %d main trials, %d units (%s)", responses_path, len(table), len(trials), len(scores), conditions
@@ -111,6 +109,9 @@ def compute_imi_mis(
     return table
 
 
+STUDY = "study"  # the condition of the human study's units in a pooled α fit
+
+
 def fit_alpha(
     his_path: str | os.PathLike,
     margins_path: str | os.PathLike,
@@ -119,12 +120,24 @@ def fit_alpha(
     summary_path: str | os.PathLike,
     units_path: str | os.PathLike,
     models_path: str | os.PathLike,
+    study: tuple[str | os.PathLike, str | os.PathLike] | None = None,
 ) -> dict[str, Any]:
-    """Fit α and validate MIS against HIS; write the summary (JSON) and the unit and model tables."""
+    """Fit α and validate MIS against HIS; write the summary (JSON) and the unit and model tables.
+    With ``study`` (the human study's HIS and task margins, ``experiment.fit_alpha``), its units join
+    IMI's under the condition ``study``: α is fitted, and held-out units drawn, over both."""
     his = pd.read_csv(his_path, dtype={"model": str, "condition": str, "layer": str})
     units, margins = join_units(his, read_table(margins_path), conditions)
+    if study:
+        study_his = pd.read_csv(study[0], dtype={"model": str, "condition": str, "layer": str})
+        study_units, study_margins = join_units(study_his, read_table(study[1]), sorted(set(study_his["condition"])))
+        log.info("%d IMI units and %d units of the human study", len(units), len(study_units))
+        width = max(margins.shape[1], study_margins.shape[1])
+        margins = np.vstack(
+            [np.pad(m, ((0, 0), (0, width - m.shape[1])), constant_values=np.nan) for m in (margins, study_margins)]
+        )
+        units = pd.concat([units, study_units.assign(condition=STUDY)], ignore_index=True)
     summary, table, models = validate(units, margins, settings)
-    summary["conditions"] = list(conditions)
+    summary["conditions"] = list(conditions) + ([STUDY] if study else [])
     log.info(
         "α = %.4g (%s); held-out units: Pearson %.3f, Spearman %.3f",
         summary["alpha"],

@@ -12,11 +12,36 @@ import pandas as pd
 from mis.embeddings import task_embeddings
 from mis.results import model_summary, read_units, unit_table
 from mis.scoring import scores_from_margins, task_margins
-from mis.settings import ScoringSettings
+from mis.settings import ScoringSettings, SimilaritySettings
 from mis.storage import read_arrays, read_table, write_table
-from mis.tasks import read_tasks, rows_of
+from mis.tasks import Tasks, read_tasks, rows_of
 
 PathLike = str | os.PathLike
+
+
+def model_margins(
+    tasks: Tasks,
+    similarity: SimilaritySettings,
+    embeddings_path: PathLike | None,
+    cache_dir: PathLike | None,
+    images_root: PathLike,
+    manifest_path: PathLike | None,
+    device: str,
+) -> np.ndarray:
+    """Δ of every (unit, task) of ``tasks`` (units, N): from the model's embeddings in the store at
+    ``cache_dir`` (embedding backends; ``embeddings_path`` is embed_images' receipt), or by comparing
+    every task's image pairs (pairwise backends)."""
+    if similarity.pairwise:  # torch and the backend's networks: only here
+        from mis.models import select_device
+        from mis.similarity.margins import margins_function
+
+        paths = list(read_table(manifest_path)["path"])
+        margins_of = margins_function(
+            similarity.spec, images_root, paths, similarity.batch_size, similarity.num_workers, select_device(device)
+        )
+        return margins_of(tasks)
+    images, embeddings = task_embeddings(embeddings_path, cache_dir)
+    return task_margins(embeddings, rows_of(tasks, images, embeddings_path))
 
 
 def compute_mis(
@@ -32,24 +57,11 @@ def compute_mis(
     device: str,
     units_path: PathLike,
 ) -> None:
-    """Per-unit MIS and hard accuracy for one model, as a tidy table: from its embeddings in the
-    store at ``cache_dir`` (embedding backends; ``embeddings_path`` is embed_images' receipt) or by
-    comparing every task's image pairs (pairwise backends)."""
-    tasks = read_tasks(tasks_path)
-    similarity = scoring.similarity
-    if scoring.pairwise:  # torch and the backend's networks: only here
-        from mis.models import select_device
-        from mis.similarity.margins import margins_function
-
-        dev = select_device(device)
-        paths = list(read_table(manifest_path)["path"])
-        margins_of = margins_function(
-            similarity.spec, images_root, paths, similarity.batch_size, similarity.num_workers, dev
-        )
-        margins = margins_of(tasks)
-    else:
-        images, embeddings = task_embeddings(embeddings_path, cache_dir)
-        margins = task_margins(embeddings, rows_of(tasks, images, embeddings_path))
+    """Per-unit MIS and hard accuracy for one model, as a tidy table, from its task margins
+    (``model_margins``)."""
+    margins = model_margins(
+        read_tasks(tasks_path), scoring.similarity, embeddings_path, cache_dir, images_root, manifest_path, device
+    )
     scores = scores_from_margins(margins, scoring.alpha)
     if np.isnan(scores.margins).any():
         raise ValueError(f"NaN MIS for {model_name}: a task uses an image that could not be read or embedded")
