@@ -6,10 +6,16 @@ model that mixes the images of a batch). Each is built with random weights and r
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
+import pandas as pd
 import pytest
 
+from mis import zoo_check
+from mis.storage import write_table
 from mis.zoo import timm_sweep
-from mis.zoo_check import check_model
+from mis.zoo_check import ROW, check_model, run_one, summary
 
 # Tagged names as in the sweep; the comment says what the model has that others do not.
 SAMPLE = {
@@ -68,3 +74,24 @@ def test_every_unit_is_a_channel_of_its_module(name: str) -> None:
     if "used by weight only" in SAMPLE[name]:
         assert "never_called" in kinds
     assert row["mixes_images"] == (SAMPLE[name] == "mixes the images of a batch")
+
+
+def test_a_model_killed_for_memory_is_a_row_saying_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    def killed(command, **kwargs):
+        return subprocess.CompletedProcess(command, -9, stdout="", stderr="")
+
+    monkeypatch.setattr(zoo_check.subprocess, "run", killed)
+    row = run_one("maxvit_xlarge_tf_512.in21k_ft_in1k", timeout=60)
+    assert row["status"] == "error" and row["error"] == "killed by SIGKILL (out of memory?)"
+
+
+def test_the_summary_reads_a_table_with_a_failed_row(tmp_path: Path) -> None:
+    ok = {column: "" for column in ROW} | {"status": "ok", "layers": 3, "units": 30, "excluded": 0, "overhead": 1.2}
+    rows = [ok | {"model": "a"}, ok | {"model": "b", "excluded": 2, "overhead": 1.5}]
+    rows.append({"model": "c", "status": "error", "error": "killed by SIGKILL (out of memory?)"})
+    write_table(pd.DataFrame(rows, columns=ROW), tmp_path / "zoo.csv")  # the failed row's counts are empty
+    table = pd.read_csv(tmp_path / "zoo.csv", keep_default_na=False)
+    assert summary(table) == (
+        "2 of 3 architectures pass; 1 of them with excluded layers; "
+        "extraction overhead over a bare forward pass: median 1.35, worst 1.50 (b)"
+    )

@@ -21,6 +21,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import signal
 import subprocess
 import sys
 import time
@@ -55,6 +56,7 @@ ROW = [
     "check_s",  # wall seconds of the whole check, its process included
     "error",
 ]
+COUNTS = ["layers", "units", "width_units", "folded_layers", "excluded", "constant_absolute", "constant_relative"]
 
 
 def check_model(name: str, n_images: int = 4, batch_size: int = 2, repeats: int = 2) -> dict[str, Any]:
@@ -159,6 +161,10 @@ def run_one(name: str, timeout: float) -> dict[str, Any]:
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode == 0 and lines:
         row = json.loads(lines[-1])
+    elif result.returncode < 0:  # killed: SIGKILL is how the kernel ends a process out of memory
+        what = signal.Signals(-result.returncode).name
+        hint = " (out of memory?)" if what == "SIGKILL" else ""
+        row = {"model": name, "status": "error", "error": f"killed by {what}{hint}"}
     else:
         error = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
         row = {"model": name, "status": "error", "error": error[:500]}
@@ -170,7 +176,7 @@ def check_zoo(out: Path, include: list[str], timeout: float, retry: bool, worker
     ``workers`` processes at a time (each architecture's timing is CPU time of its own process)."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    table = pd.read_csv(out, keep_default_na=False) if out.is_file() else pd.DataFrame(columns=ROW)
+    table = _typed(pd.read_csv(out, keep_default_na=False) if out.is_file() else pd.DataFrame(columns=ROW))
     if retry:
         table = table[table["status"] == "ok"]
     done = set(table["model"])
@@ -182,18 +188,24 @@ def check_zoo(out: Path, include: list[str], timeout: float, retry: bool, worker
             row = future.result()
             what = f"{row['model']}: {row['status']} in {row['check_s']:.0f} s {row.get('error', '')}"
             log.info("%d/%d %s", position, len(todo), what)
-            table = pd.concat([table, pd.DataFrame([row], columns=ROW)], ignore_index=True)
+            table = _typed(pd.concat([table, pd.DataFrame([row], columns=ROW)], ignore_index=True))
             write_table(table.sort_values("model", ignore_index=True), out)
     return table
 
 
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    """Counts as integers, empty where a model failed (a failed row would make them floats)."""
+    return table.assign(**{column: pd.to_numeric(table[column]).astype("Int64") for column in COUNTS})
+
+
 def summary(table: pd.DataFrame) -> str:
     """How many passed, and the extraction's overhead over them (median, worst)."""
+    table = _typed(table)
     ok = table[table["status"] == "ok"]
     overhead = pd.to_numeric(ok["overhead"], errors="coerce")
     worst = ok.loc[overhead.idxmax(), "model"] if len(ok) else "-"
     return (
-        f"{len(ok)} of {len(table)} architectures pass; {int((ok['excluded'].astype(int) > 0).sum())} of them with "
+        f"{len(ok)} of {len(table)} architectures pass; {int((ok['excluded'] > 0).sum())} of them with "
         f"excluded layers; extraction overhead over a bare forward pass: median {overhead.median():.2f}, "
         f"worst {overhead.max():.2f} ({worst})"
     )
