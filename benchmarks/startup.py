@@ -23,6 +23,8 @@ from inputs import REPO
 # built (timm imports torchvision, whose ops import torch._dynamo), torch._dynamo where an optimiser
 # is built (torch.optim imports it then). The stages have their modules in mis.stages since it became
 # a package; for a src folder from before, the module each stage lived in then is imported instead.
+# overcomplete comes through mis.sae.compat, as train_sae imports it (a bare `import overcomplete`
+# fails with matplotlib >= 3.9).
 
 
 def stage(module: str, before: str) -> str:
@@ -38,7 +40,7 @@ JOBS = {
     "compute_mis": stage("scores", "import mis.scoring"),
     "analyze_convergence": stage("analysis", "import mis.analysis.convergence"),
     "sample_sae_vectors, evaluate_saes": f"{stage('sae', 'import mis.sae.stages')}; import timm",
-    "train_sae": f"{stage('sae', 'import mis.sae.stages')}; import torch._dynamo, overcomplete",
+    "train_sae": f"{stage('sae', 'import mis.sae.stages')}; import torch._dynamo, mis.sae.compat",
     "train_model": f"{stage('training', 'import mis.training')}; import timm, torch._dynamo",
     "build_unit_browser": stage("browser", "import mis.browser"),
     "sample_tasks": stage("tasks", "import mis.tasks"),

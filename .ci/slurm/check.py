@@ -9,10 +9,13 @@
    (none: not run by SLURM; more: retried) with the rule and wildcards in its comment, named after
    the run's SLURM run ID, COMPLETED;
 3. each of these jobs got the workflow's size (`scontrol show job`): the CPUs, memory and time limit
-   that its rule declares (CPUs capped by the run's --max-threads), and no GPU (device: auto), though
-   the user's profile names none of them;
+   that its rule declares (CPUs from the config's `threads` block where the rule takes them from
+   it, capped by the run's --max-threads), and no GPU (device: auto), though the user's profile
+   names none of them;
 4. the cluster run's outputs equal the local run's: units.parquet, models.csv, the tasks and every
-   other table and array under results/ (content, not bytes: .npz archives hold timestamps);
+   other table and array under results/ (content, not bytes: .npz archives hold timestamps); the
+   embedding store as a store (the same embedding for each content key), since its shards are
+   named by time, host and process;
 5. `snakemake --report` built a self-contained HTML report of the local run.
 
 Prints one line per check and "N passed, M failed"; exits 1 if a check failed.
@@ -27,17 +30,31 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
+
+from mis.embedding_cache import EmbeddingCache
 
 REPO = Path(__file__).resolve().parents[2]
+CONFIG = REPO / ".ci" / "reduced" / "config.yaml"  # the config test.sh runs
 # The sizes workflow/rules/*.smk declare (tests/test_profiles.py checks the same in a dry run):
-# threads, mem_mb and runtime in minutes on the first attempt.
+# threads (a number, or the key of the config's `threads` block the rule reads), mem_mb and
+# runtime in minutes on the first attempt. compute_mis takes 1 thread with an embedding backend.
 WORKFLOW_SIZES = {
     "prepare_images": (1, 4000, 60),
-    "extract_activations": (8, 16000, 480),
+    "extract_activations": ("inference", 16000, 480),
     "sample_tasks": (1, 4000, 60),
-    "embed_images": (8, 16000, 240),
+    "embed_images": ("inference", 16000, 240),
     "compute_mis": (1, 16000, 120),
 }
+SCHEMA_THREADS = {"inference": 8, "training": 2}  # workflow/schemas/config.schema.yaml's defaults
+EMBEDDING_STORES = "results/embeddings/cache"
+
+
+def config_threads(key: str | int) -> int:
+    """A rule's threads as the config run by test.sh sets them."""
+    if isinstance(key, int):
+        return key
+    return int((yaml.safe_load(CONFIG.read_text()).get("threads") or {}).get(key, SCHEMA_THREADS[key]))
 
 
 def local_rules() -> set[str]:
@@ -113,7 +130,7 @@ def check_job_sizes(cluster: Path, local: Path, max_threads: int) -> str:
         fields = dict(item.split("=", 1) for item in line.split() if "=" in item)
         threads, mem_mb, runtime = WORKFLOW_SIZES[rule]
         got = (int(fields["NumCPUs"]), fields["MinMemoryNode"], minutes(fields["TimeLimit"]))
-        want = (min(threads, max_threads), f"{mem_mb}M", runtime)
+        want = (min(config_threads(threads), max_threads), f"{mem_mb}M", runtime)
         assert got == want, f"{job}: SLURM job {job_id} has (CPUs, memory, minutes) {got}, the workflow asks {want}"
         assert "gpu" not in line, f"{job}: SLURM job {job_id} requests a GPU with device: auto"
         sizes.append(f"{rule} {want[0]} CPUs/{mem_mb} MB/{runtime} min")
@@ -125,8 +142,17 @@ def check_identical_outputs(cluster: Path, local: Path) -> str:
     for pattern in required:
         assert list(local.glob(pattern)), f"the local run has no {pattern}"
     files = sorted(
-        p.relative_to(local) for p in (local / "results").rglob("*") if p.suffix in {".csv", ".parquet", ".npz", ".npy"}
+        p.relative_to(local)
+        for p in (local / "results").rglob("*")
+        if p.suffix in {".csv", ".parquet", ".npz", ".npy"} and not p.is_relative_to(local / EMBEDDING_STORES)
     )
+    stores = sorted(p.relative_to(local) for p in (local / EMBEDDING_STORES).iterdir() if p.is_dir())
+    assert stores, f"the local run has no embedding store in {EMBEDDING_STORES}"
+    for rel in stores:
+        ours, theirs = EmbeddingCache(cluster / rel), EmbeddingCache(local / rel)
+        keys = theirs.keys()
+        assert keys and ours.keys() == keys, f"{rel}: other images embedded in the cluster run"
+        np.testing.assert_array_equal(ours.get(keys), theirs.get(keys), err_msg=str(rel))
     for rel in files:
         ours, theirs = cluster / rel, local / rel
         assert ours.is_file(), f"{rel}: missing in the cluster run"
@@ -143,7 +169,7 @@ def check_identical_outputs(cluster: Path, local: Path) -> str:
             np.testing.assert_array_equal(np.load(ours), np.load(theirs), err_msg=str(rel))
         else:
             assert ours.read_bytes() == theirs.read_bytes(), f"{rel}: differs"
-    return f"{len(files)} result files identical ({', '.join(required)}, ...)"
+    return f"{len(files)} result files and {len(stores)} embedding stores identical ({', '.join(required)}, ...)"
 
 
 def check_report(local: Path) -> str:

@@ -88,6 +88,10 @@ class EmbeddingCache:
     def __len__(self) -> int:
         return len(self._where)
 
+    def keys(self) -> list[str]:
+        """Every content key the store holds, sorted: two stores hold the same images if these agree."""
+        return sorted(self._where)
+
     def __contains__(self, key: str) -> bool:
         return str(key) in self._where
 
