@@ -1,4 +1,4 @@
-"""The zoo check on a sample of the sweep: one small variant of each of 34 families, among them
+"""The zoo check on a sample of the sweep: one small variant of each of 35 families, among them
 every layout the extraction has to resolve (windows, patches, heads and flattened tokens folded
 into the batch; channels-first LayerNorms; tables the same for every image; weight-only layers; a
 model that mixes the images of a batch). Each is built with random weights and really extracted
@@ -34,6 +34,7 @@ SAMPLE = {
     "mvitv2_tiny.fb_in1k": "attention heads folded into the batch",
     "efficientvit_m0.r224_in1k": "cascaded group attention",
     "gcvit_xxtiny.in1k": "mixes the images of a batch",
+    "efficientnetv2_rw_t.ra2_in1k": "deep: one image and a pair differ by more than rounding's tolerance",
     "maxvit_rmlp_pico_rw_256.sw_in1k": "windows and grids folded into the batch",
     "convformer_s18.sail_in1k": "LayerNorm2dNoBias (channels first)",
     "test_efficientnet_ln.r160_in1k": "LayerNormAct2d (channels first)",
