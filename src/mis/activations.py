@@ -372,26 +372,36 @@ def probe_layers(model: nn.Module, layers: Sequence[Layer], input_size: Sequence
     (``declared_width``) its channels. Layers that cannot be scored are excluded with the reason,
     and logged: never called; an output that does not grow with the number of images (a table of
     positions or relative-position biases, the same for every image); one with no axis of the
-    module's width. Where the first image's outputs differ between two pairs that share it, the
+    module's width. Where the first image's units differ between two pairs that share it, the
     model mixes the images of a batch (``Probe.mixes_images``): pairs of the same size run the same
-    kernels, so without mixing its part is the same to the last bits, whereas a pair's outputs and
-    one image's differ by rounding that grows with depth (0.1 % of a layer's largest value in deep
-    random-init EfficientNetV2 and MaxViT, against 27 % where GCViT mixes)."""
+    kernels, so without mixing they are the same to the last bits, whereas a pair's outputs and one
+    image's differ by rounding that grows with depth (0.1 % of a layer's largest value in deep
+    random-init EfficientNetV2 and MaxViT, against 27 % where GCViT mixes).
+
+    The hooks keep an output's shape, or the first image's units (``aggregate``, as the pass
+    scores them), never the output itself: kept for every layer, the outputs of EfficientNet-L2 at
+    475 px or MaxViT-XL at 512 px do not fit in 24 GiB."""
     images = torch.randn(3, *input_size, generator=torch.Generator().manual_seed(0)).to(device)
-    runs = [_outputs_of(model, layers, images[:1]), _outputs_of(model, layers, images[:2])]
-    other_pair = _outputs_of(model, layers, images[[0, 2]])
+    one = _record(model, layers, images[:1], lambda i, output: _shape(output))
+    layouts: dict[int, tuple[Layout | None, str, str]] = {}
+
+    def first_units_of_pair(i: int, output: Any) -> torch.Tensor | None:
+        layouts[i] = _layout(layers[i], one[i], _shape(output)) if i in one else (None, "never_called", NEVER_CALLED)
+        return _first_units(layers[i], layouts[i][0], output)
+
+    pair = _record(model, layers, images[:2], first_units_of_pair)
+    other_pair = _record(
+        model, layers, images[[0, 2]], lambda i, output: _first_units(layers[i], layouts[i][0], output)
+    )
     found, counts, excluded, mixes = [], [], [], False
     for i, layer in enumerate(layers):
-        kind, reason = "never_called", NEVER_CALLED
-        if i in runs[0] and i in runs[1]:
-            layout, kind, reason = _layout(layer, runs[0][i], runs[1][i])
-            mixes = mixes or (layout is not None and not _same_first_image(layout, runs[1][i], other_pair[i]))
-            if layout is not None:
-                output = runs[0][i] if layer.readout is None else layer.readout(runs[0][i], layout.channel_axis)
-                found.append(replace(layer, layout=layout))
-                counts.append(int(output.shape[layout.channel_axis]))
-                continue
-        excluded.append(Excluded(layer.name, type(layer.module).__name__, kind, reason))
+        layout, kind, reason = layouts.get(i, (None, "never_called", NEVER_CALLED))
+        if layout is not None and pair.get(i) is not None:
+            mixes = mixes or not _same_units(pair[i], other_pair.get(i))
+            found.append(replace(layer, layout=layout))
+            counts.append(len(pair[i]))
+        else:
+            excluded.append(Excluded(layer.name, type(layer.module).__name__, kind, reason))
     for layer in excluded:
         log.warning("layer %s (%s) is not scored: %s", layer.name, layer.module_class, layer.reason)
     if not found:
@@ -401,18 +411,11 @@ def probe_layers(model: nn.Module, layers: Sequence[Layer], input_size: Sequence
     return Probe(found, counts, excluded, mixes)
 
 
-def _same_first_image(layout: Layout, pair: torch.Tensor, other_pair: torch.Tensor) -> bool:
-    """Whether the first image's part is the same (up to rounding) in two pairs' outputs."""
-    first, other = (output.narrow(layout.batch_axis, 0, layout.fold).float() for output in (pair, other_pair))
-    scale = float(first.abs().nan_to_num().max()) or 1.0
-    return torch.allclose(first, other, rtol=1e-3, atol=1e-4 * scale, equal_nan=True)
-
-
-def _outputs_of(model: nn.Module, layers: Sequence[Layer], images: torch.Tensor) -> dict[int, Any]:
-    """Each layer's module output in a forward pass of ``images`` (its last call's)."""
-    outputs: dict[int, Any] = {}
+def _record(model: nn.Module, layers: Sequence[Layer], images: torch.Tensor, keep: Callable[[int, Any], Any]):
+    """``keep(i, output)`` of each layer's output in a forward pass of ``images`` (its last call's)."""
+    kept: dict[int, Any] = {}
     handles = [
-        layer.module.register_forward_hook(lambda module, inputs, output, i=i: outputs.__setitem__(i, output))
+        layer.module.register_forward_hook(lambda module, inputs, output, i=i: kept.__setitem__(i, keep(i, output)))
         for i, layer in enumerate(layers)
     ]
     try:
@@ -420,39 +423,61 @@ def _outputs_of(model: nn.Module, layers: Sequence[Layer], images: torch.Tensor)
     finally:
         for handle in handles:
             handle.remove()
-    return outputs
+    return kept
 
 
-def _layout(layer: Layer, one: Any, two: Any) -> tuple[Layout | None, str, str]:
-    """The layout of a layer's output from its outputs for one image and two, or why it has none
-    (a kind, and the reason in words)."""
-    if not isinstance(one, torch.Tensor) or not isinstance(two, torch.Tensor):
-        return None, "not_a_tensor", f"its output is a {type(one).__name__}, not a tensor"
-    if one.shape == two.shape:
+def _shape(output: Any) -> torch.Size | str:
+    """A tensor output's shape, or the type name of another output."""
+    return output.shape if isinstance(output, torch.Tensor) else type(output).__name__
+
+
+def _first_units(layer: Layer, layout: Layout | None, output: Any) -> torch.Tensor | None:
+    """The first image's units in ``output`` (its dictionary's, with a readout), as a pass scores them."""
+    if layout is None or not isinstance(output, torch.Tensor):
+        return None
+    if layer.readout is not None:
+        output = layer.readout(output, layout.channel_axis)
+    return aggregate(output.narrow(layout.batch_axis, 0, layout.fold), layout)[0]
+
+
+def _same_units(units: torch.Tensor, other: torch.Tensor | None) -> bool:
+    """Whether one image's units are the same (up to rounding) in two passes."""
+    if other is None or other.shape != units.shape:
+        return False
+    scale = float(units.abs().nan_to_num().max()) or 1.0
+    return torch.allclose(units, other, rtol=1e-3, atol=1e-4 * scale, equal_nan=True)
+
+
+def _layout(layer: Layer, one: torch.Size | str, two: torch.Size | str) -> tuple[Layout | None, str, str]:
+    """The layout of a layer's output from its shapes for one image and two (``_shape``), or why it
+    has none (a kind, and the reason in words)."""
+    if isinstance(one, str) or isinstance(two, str):
+        return None, "not_a_tensor", f"its output is a {one if isinstance(one, str) else two}, not a tensor"
+    if one == two:
         return (
             None,
             "same_for_every_image",
             (
-                f"its output, of shape {tuple(one.shape)}, does not grow with the number of images: it is the same "
+                f"its output, of shape {tuple(one)}, does not grow with the number of images: it is the same "
                 "for every image (a table of positions or of relative-position biases), not a unit's response"
             ),
         )
-    grown = [d for d in range(one.ndim) if one.ndim == two.ndim and two.shape[d] == 2 * one.shape[d]]
-    others_equal = len(grown) == 1 and all(one.shape[d] == two.shape[d] for d in range(one.ndim) if d != grown[0])
+    grown = [d for d in range(len(one)) if len(one) == len(two) and two[d] == 2 * one[d]]
+    others_equal = len(grown) == 1 and all(one[d] == two[d] for d in range(len(one)) if d != grown[0])
     if not others_equal:
-        shapes = f"for one image {tuple(one.shape)} and two {tuple(two.shape)}"
+        shapes = f"for one image {tuple(one)} and two {tuple(two)}"
         return None, "no_image_axis", f"its output's shape {shapes} has no axis of the images"
-    batch, fold = grown[0], one.shape[grown[0]]
+    batch, fold = grown[0], one[grown[0]]
     width = declared_width(layer.module)
-    default = layer.channel_axis % one.ndim
-    candidates = [d for d in range(one.ndim) if d != batch and (width is None or one.shape[d] == width)]
+    default = layer.channel_axis % len(one)
+    candidates = [d for d in range(len(one)) if d != batch and (width is None or one[d] == width)]
     if width is None:
         candidates = [default] if default != batch else []
     if not candidates:
         return (
             None,
             "no_width_axis",
-            f"its output of shape {tuple(one.shape)} has no axis of the module's width {width}",
+            f"its output of shape {tuple(one)} has no axis of the module's width {width}",
         )
     channel = default if default in candidates else candidates[0]
     return Layout(channel_axis=channel, batch_axis=batch, fold=fold), "", ""
