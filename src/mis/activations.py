@@ -362,6 +362,7 @@ NEVER_CALLED = (
     "never called by the forward pass: the model uses it by weight only (e.g. nn.MultiheadAttention's "
     "out_proj, or a fused qkv that BEiT, EVA-02 and SwinV2 apply with F.linear to its weight), so it has no output"
 )
+_UNCALLED = (None, "never_called", NEVER_CALLED)  # a never-called layer's ``_layout``
 
 
 @torch.inference_mode()
@@ -386,7 +387,7 @@ def probe_layers(model: nn.Module, layers: Sequence[Layer], input_size: Sequence
     layouts: dict[int, tuple[Layout | None, str, str]] = {}
 
     def first_units_of_pair(i: int, output: Any) -> torch.Tensor | None:
-        layouts[i] = _layout(layers[i], one[i], _shape(output)) if i in one else (None, "never_called", NEVER_CALLED)
+        layouts[i] = _layout(layers[i], one[i], _shape(output)) if i in one else _UNCALLED
         return _first_units(layers[i], layouts[i][0], output)
 
     pair = _record(model, layers, images[:2], first_units_of_pair)
@@ -395,7 +396,7 @@ def probe_layers(model: nn.Module, layers: Sequence[Layer], input_size: Sequence
     )
     found, counts, excluded, mixes = [], [], [], False
     for i, layer in enumerate(layers):
-        layout, kind, reason = layouts.get(i, (None, "never_called", NEVER_CALLED))
+        layout, kind, reason = layouts.get(i, _UNCALLED)
         if layout is not None and pair.get(i) is not None:
             mixes = mixes or not _same_units(pair[i], other_pair.get(i))
             found.append(replace(layer, layout=layout))
@@ -435,9 +436,10 @@ def _first_units(layer: Layer, layout: Layout | None, output: Any) -> torch.Tens
     """The first image's units in ``output`` (its dictionary's, with a readout), as a pass scores them."""
     if layout is None or not isinstance(output, torch.Tensor):
         return None
+    first = output.narrow(layout.batch_axis, 0, layout.fold)
     if layer.readout is not None:
-        output = layer.readout(output, layout.channel_axis)
-    return aggregate(output.narrow(layout.batch_axis, 0, layout.fold), layout)[0]
+        first = layer.readout(first, layout.channel_axis)
+    return aggregate(first, layout)[0]
 
 
 def _same_units(units: torch.Tensor, other: torch.Tensor | None) -> bool:
